@@ -1,0 +1,52 @@
+"""Trains a SinIR cascade on one image.
+
+  python -m sinir_jax.train --image=photo.jpg --workdir=runs/photo --flagfile=configs/generic.cfg
+
+Every Config field is a flag. Without --image it trains on the bundled default image; without
+--workdir it creates a fresh folder under ./runs and prints it. Rerunning the same command
+continues an interrupted run from its last checkpoint.
+"""
+import datetime
+import os
+import sys
+
+from absl import flags
+
+from sinir_jax import cli
+from sinir_jax import io as io_lib
+from sinir_jax import trainer
+
+flags.DEFINE_string("image", None, "training image (default: the bundled coffee photo)")
+flags.DEFINE_string("workdir", None, "run folder (default: a new folder under ./runs)")
+flags.DEFINE_bool("overwrite", False, "replace a run of another config or image in --workdir")
+cli.define_config_flags()
+FLAGS = flags.FLAGS
+
+
+def _fresh_workdir(image_path):
+  stem = os.path.splitext(os.path.basename(image_path))[0]
+  stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+  path = os.path.join("runs", f"{stem}_{stamp}")
+  suffix = 1
+  while os.path.exists(path):
+    path, suffix = os.path.join("runs", f"{stem}_{stamp}_{suffix}"), suffix + 1
+  return path
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise io_lib.InputError(f"unexpected arguments {argv[1:]}: flags look like --name=value")
+  config = cli.config_from_flags()
+  image_path = os.path.abspath(FLAGS.image or io_lib.DEFAULT_IMAGE)
+  workdir = os.path.abspath(FLAGS.workdir or _fresh_workdir(image_path))
+  print(f"training on {image_path}; run folder: {workdir}", flush=True)
+  try:
+    trainer.train(image_path, config, workdir, overwrite=FLAGS.overwrite,
+                  report=lambda line: print(line, flush=True))
+  except trainer.TrainingDiverged as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+  cli.run(main)
