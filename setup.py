@@ -17,6 +17,8 @@ setuptools.setup(
         "dm-pix>=0.4.2",
         "orbax-checkpoint>=0.6.0",
         "numpy>=1.24",
+        "pillow>=10.0",
+        "scipy>=1.10",
         "imageio>=2.31",
         "absl-py>=1.4",
     ],

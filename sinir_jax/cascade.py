@@ -3,10 +3,14 @@ import dataclasses
 import functools
 
 import jax
+import jax.numpy as jnp
 
 from sinir_jax import config as config_lib
 from sinir_jax import corruption
+from sinir_jax import io as io_lib
+from sinir_jax import masks
 from sinir_jax import model as model_lib
+from sinir_jax import pyramid as pyramid_lib
 from sinir_jax import resampling
 
 
@@ -59,3 +63,79 @@ class Model:
   @property
   def net(self):
     return model_lib.ScaleNet(self.config.net_ch, self.channels)
+
+  def entry_index(self, entry_scale):
+    """``entry_scale`` as an index in [0, num_scales); negative counts from the finest."""
+    k = int(entry_scale)
+    if not -self.num_scales <= k < self.num_scales:
+      raise io_lib.InputError(
+          f"entry scale {entry_scale} is out of range: this model has {self.num_scales} scales, "
+          f"use 0..{self.num_scales - 1} or -1..-{self.num_scales}")
+    return k % self.num_scales
+
+  def pyramid(self, image, img_shape=None):
+    """The inference pyramid of ``image`` ((H, W, C) or (N, H, W, C) in [-1, 1]) with the
+    model's scale count, factor and resampler, after an optional first resize ``img_shape``."""
+    image = jnp.asarray(image, jnp.float32)
+    if image.shape[-1] != self.channels:
+      raise io_lib.InputError(
+          f"the input has {image.shape[-1]} channel(s) but the model was trained on "
+          f"{self.channels}: convert the input (e.g. to {'RGB' if self.channels == 3 else 'grey'})")
+    if img_shape is not None:
+      image = resampling.resize(image, img_shape, self.config.interp)
+    return pyramid_lib.build_pyramid(image, self.num_scales, self.factor, self.config.interp)
+
+  def manipulate(self, image, entry_scale, *, use_last_net_only=False, mask=None,
+                 mask_task=None, img_shape=None):
+    """Runs ``image`` through the cascade from ``entry_scale`` to the finest net.
+
+    Args:
+      image: (H, W, C) or a batch (N, H, W, C) of one size, values in [-1, 1].
+      entry_scale: where the image enters: 0 (coarsest: global structure changes, e.g.
+        paint-to-image) .. num_scales - 1 (finest: colour and texture only); negative counts
+        from the finest (-1 = finest).
+      use_last_net_only: run the finest net at every scale (the super-resolution setting).
+      mask: optional mask image (see ``masks.prepare_mask``); the result is the input where the
+        mask is 0 and the cascade's output where it is 1.
+      mask_task: "edit" or "harmonization" (how much the mask is dilated), with ``mask``.
+      img_shape: optional first resize of the input (int longer side, or (h, w)).
+
+    Returns:
+      The result at the finest level's size (the input's size after ``img_shape``), same rank.
+    """
+    return self._run(image, [self.entry_index(entry_scale)], use_last_net_only, mask,
+                     mask_task, img_shape)[0]
+
+  def manipulate_all(self, image, *, use_last_net_only=False, mask=None, mask_task=None,
+                     img_shape=None):
+    """``manipulate`` from every entry scale, coarsest first: a list of num_scales results."""
+    return self._run(image, range(self.num_scales), use_last_net_only, mask, mask_task,
+                     img_shape)
+
+  def super_resolve(self, image, sr_factor):
+    """Super-resolves ``image`` by ``sr_factor`` (> 1) with the release's recipe: bicubic
+    upsampling to the target size, then the whole pyramid from the coarsest level with the
+    finest net at every scale. A model trained at x2 serves any factor."""
+    if not sr_factor > 1:
+      raise io_lib.InputError(f"sr_factor must be > 1, got {sr_factor}")
+    h, w = jnp.shape(image)[-3:-1]
+    return self.manipulate(image, 0, use_last_net_only=True,
+                           img_shape=(round(h * sr_factor), round(w * sr_factor)))
+
+  def _run(self, image, entries, use_last_net_only, mask, mask_task, img_shape):
+    levels = self.pyramid(image, img_shape)
+    batched = levels[-1].ndim == 4
+    levels = levels if batched else [lv[None] for lv in levels]
+    params = [self.params[-1]] * self.num_scales if use_last_net_only else list(self.params)
+    sizes = [tuple(lv.shape[1:3]) for lv in levels]
+    soft = None
+    if mask is not None:
+      soft = jnp.asarray(masks.prepare_mask(mask, mask_task, sizes[-1]))
+    results = []
+    for k in entries:
+      out = run_cascade(self.net, params[k:], levels[k], sizes[k + 1:] + [None],
+                        self.config.interp)
+      if soft is not None:
+        out = masks.blend(levels[-1], out, soft)
+      results.append(out if batched else out[0])
+    return results

@@ -14,12 +14,14 @@ from absl import flags
 
 from sinir_jax import cli
 from sinir_jax import io as io_lib
+from sinir_jax import manipulate
 from sinir_jax import trainer
 
 flags.DEFINE_string("image", None, "training image (default: the bundled coffee photo)")
 flags.DEFINE_string("workdir", None, "run folder (default: a new folder under ./runs)")
 flags.DEFINE_bool("overwrite", False, "replace a run of another config or image in --workdir")
 cli.define_config_flags()
+cli.define_infer_flags(prefix="infer_")  # --infer_input=PATH manipulates it after training
 FLAGS = flags.FLAGS
 
 
@@ -40,12 +42,18 @@ def main(argv):
   image_path = os.path.abspath(FLAGS.image or io_lib.DEFAULT_IMAGE)
   workdir = os.path.abspath(FLAGS.workdir or _fresh_workdir(image_path))
   print(f"training on {image_path}; run folder: {workdir}", flush=True)
+  infer = cli.infer_options("infer_") if FLAGS.infer_input else None
+  report = lambda line: print(line, flush=True)
   try:
-    trainer.train(image_path, config, workdir, overwrite=FLAGS.overwrite,
-                  report=lambda line: print(line, flush=True))
+    model = trainer.train(image_path, config, workdir, overwrite=FLAGS.overwrite, report=report)
   except trainer.TrainingDiverged as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
+  if infer is not None:
+    output_dir = manipulate.fresh_dir(os.path.join(
+        workdir, "infer", cli.infer_dir_name(FLAGS.infer_input, infer)))
+    manipulate.write_manipulations(model, FLAGS.infer_input, output_dir, report=report, **infer)
+  print(f"next: python -m sinir_jax.infer --workdir={workdir} --input=IMAGE")
 
 
 if __name__ == "__main__":

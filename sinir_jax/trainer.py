@@ -31,6 +31,11 @@ class TrainingDiverged(RuntimeError):
   """The loss or the weights became NaN or Inf."""
 
 
+def learning_rate(config, step):
+  """The learning rate of 0-based ``step`` within a scale: cosine from lr down to 0."""
+  return config.lr * (1 + math.cos(math.pi * step / config.iters)) / 2
+
+
 def make_optimizer(config):
   """Adam(b1 0.5, b2 0.999) whose rate decays by cosine from ``lr`` to 0 over one scale."""
   schedule = optax.cosine_decay_schedule(config.lr, config.iters)
@@ -201,12 +206,11 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
       done = step + 1
       if done % config.log_every == 0 or done == config.iters:
         values = check(done)
-        lr = float(config.lr * (1 + math.cos(math.pi * step / config.iters)) / 2)
         report(f"scale {scale + 1}/{n_scales} step {done}/{config.iters} loss {values[-1]:.4f} "
                f"{progress.rate():.2f} steps/s ETA {progress.eta()}")
         if run:
           run.log({"scale": scale, "step": done, "loss": float(values[-1]),
-                   "mean_loss": float(values.mean()), "lr": lr})
+                   "mean_loss": float(values.mean()), "lr": learning_rate(config, step)})
       if run and config.checkpoint_every and done % config.checkpoint_every == 0 and (
           done < config.iters):
         check(done)

@@ -2,8 +2,15 @@
 import os
 import pathlib
 
+import tempfile
+
 import numpy as np
 import pytest
+
+# One persistent compilation cache for the whole session, subprocesses included: the CLI tests
+# compile the same tiny steps again and again.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="sinir_jax_cache_"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 REPO = pathlib.Path(__file__).resolve().parent.parent
