@@ -14,12 +14,17 @@ def to_uint8(image):
   return np.round((np.clip(image, -1, 1) + 1) / 2 * 255).astype(np.uint8)
 
 
-def grid(images, labels=None, columns=None):
+def grid(images, labels=None, columns=None, min_height=256):
   """Tiles (H, W, C) images in [-1, 1] of any sizes on a white sheet, each with its label.
 
-  Returns an (H, W, 3) array in [-1, 1], ready for ``io.save_image``.
+  Small images are enlarged by a whole factor (nearest neighbour, the same for all, so relative
+  sizes stay) until the tallest is at least ``min_height`` pixels. Returns an (H, W, 3) array in
+  [-1, 1], ready for ``io.save_image``.
   """
   images = [to_uint8(im) for im in images]
+  zoom = -(-min_height // max(im.shape[0] for im in images))
+  if zoom > 1:
+    images = [im.repeat(zoom, axis=0).repeat(zoom, axis=1) for im in images]
   columns = columns or len(images)
   rows = [images[i:i + columns] for i in range(0, len(images), columns)]
   cell_w = max(im.shape[1] for im in images)
