@@ -23,7 +23,7 @@ setuptools.setup(
         "absl-py>=1.4",
     ],
     extras_require={
-        "test": ["pytest>=7.4", "nbformat>=5.9"],
+        "test": ["pytest>=7.4"],
         "cuda12": ["jax[cuda12]>=0.4.30"],
         "tpu": ["jax[tpu]>=0.4.30"],
     },
