@@ -62,7 +62,7 @@ class Model:
 
   @property
   def net(self):
-    return model_lib.ScaleNet(self.config.net_ch, self.channels)
+    return model_lib.for_config(self.config, self.channels)
 
   def entry_index(self, entry_scale):
     """``entry_scale`` as an index in [0, num_scales); negative counts from the finest."""

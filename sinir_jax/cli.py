@@ -11,7 +11,8 @@ import jax
 from sinir_jax import config as config_lib
 from sinir_jax import io as io_lib
 
-_ENUMS = {"task": config_lib.TASKS, "interp": ("pytorch", "matlab")}
+_ENUMS = {"task": config_lib.TASKS, "interp": ("pytorch", "matlab"),
+          "precision": config_lib.PRECISIONS}
 
 
 def define_config_flags(exclude=()):

@@ -7,6 +7,7 @@ from sinir_jax import pyramid as pyramid_lib
 from sinir_jax import resampling
 
 TASKS = ("generic", "photo", "sr")
+PRECISIONS = ("float32", "bfloat16")
 # Fields that change how a run reports, not what it computes: a rerun may change them.
 CADENCE_FIELDS = ("checkpoint_every", "preview_every", "log_every")
 
@@ -31,6 +32,8 @@ class Config:
   shuffle_p: float = _field(0.005, "probability that a pixel is shuffled")
   interp: str = _field("pytorch", "resampler: pytorch (bicubic, align_corners) | matlab (imresize)")
   seed: int = _field(0, "the run's PRNG seed")
+  precision: str = _field("float32", "conv compute dtype: float32 | bfloat16 (opt-in, faster on "
+                          "GPU/TPU; params, Adam and loss stay float32)")
   checkpoint_every: int = _field(0, "also checkpoint mid-scale every K steps (0: only finished scales)")
   preview_every: int = _field(0, "also write a reconstruction preview every K steps (0: scale ends)")
   log_every: int = _field(50, "report and record the loss every K steps")
@@ -48,6 +51,8 @@ class Config:
       fail(f"unknown task {self.task!r}: use one of {', '.join(TASKS)}")
     if self.interp not in resampling.METHODS:
       fail(f"unknown interp {self.interp!r}: use one of {', '.join(resampling.METHODS)}")
+    if self.precision not in PRECISIONS:
+      fail(f"unknown precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
     shape = self.img_shape
     if shape is not None:
       sides = (shape,) if isinstance(shape, int) else shape

@@ -1,4 +1,6 @@
 """The network of one scale (spec section 4), in NHWC, with PyTorch's default initialisation."""
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -17,9 +19,9 @@ def _torch_uniform(fan_in):
   return init
 
 
-def _conv(name, features, in_features, kernel):
+def _conv(name, features, in_features, kernel, dtype):
   fan_in = in_features * kernel * kernel
-  return nn.Conv(features, (kernel, kernel), padding="VALID", name=name,
+  return nn.Conv(features, (kernel, kernel), padding="VALID", name=name, dtype=dtype,
                  kernel_init=_torch_uniform(fan_in), bias_init=_torch_uniform(fan_in))
 
 
@@ -34,24 +36,34 @@ class ScaleNet(nn.Module):
 
   from_rgb (two 1x1 convs to ``features``), six blocks of [reflection pad 1, 3x3 conv,
   instance norm, leaky ReLU 0.2], each followed by adding the from_rgb output, then to_rgb (two
-  1x1 convs to ``out_channels``) and tanh. Input and output: (N, H, W, C) in [-1, 1].
+  1x1 convs to ``out_channels``) and tanh. Input and output: (N, H, W, C) in [-1, 1], float32.
+
+  ``dtype`` is the convolutions' compute dtype (bfloat16 is an opt-in fast mode); params stay
+  float32, and instance norm and the output are computed in float32.
   """
   features: int = 128
   out_channels: int = 3
+  dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x):
     half = self.features // 2
-    x = _conv("from_rgb_0", half, x.shape[-1], 1)(x)
-    x0 = _conv("from_rgb_1", self.features, half, 1)(x)
+    conv = functools.partial(_conv, dtype=self.dtype)
+    x = conv("from_rgb_0", half, x.shape[-1], 1)(x)
+    x0 = conv("from_rgb_1", self.features, half, 1)(x)
     x = x0
     for k in range(NUM_BLOCKS):
       x = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-      x = _conv(f"block_{k}", self.features, self.features, 3)(x)
-      x = nn.leaky_relu(_instance_norm(x), 0.2) + x0
-    x = _conv("to_rgb_0", half, self.features, 1)(x)
-    x = _conv("to_rgb_1", self.out_channels, half, 1)(x)
-    return jnp.tanh(x)
+      x = conv(f"block_{k}", self.features, self.features, 3)(x)
+      x = (nn.leaky_relu(_instance_norm(x.astype(jnp.float32)), 0.2) + x0).astype(self.dtype)
+    x = conv("to_rgb_0", half, self.features, 1)(x)
+    x = conv("to_rgb_1", self.out_channels, half, 1)(x)
+    return jnp.tanh(x.astype(jnp.float32))
+
+
+def for_config(config, channels):
+  """The ScaleNet a Config trains: ``net_ch`` features, compute dtype ``precision``."""
+  return ScaleNet(config.net_ch, channels, jnp.dtype(config.precision))
 
 
 def init_params(key, features, channels):

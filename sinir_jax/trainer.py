@@ -140,7 +140,7 @@ def train(image, config, workdir=None, *, overwrite=False, report=print):
   config.validate()
   levels, plan = prepare(image, config)
   channels = int(levels[0].shape[-1])
-  net = model_lib.ScaleNet(config.net_ch, channels)
+  net = model_lib.for_config(config, channels)
   optimizer = make_optimizer(config)
   init_key, train_key = jax.random.split(jax.random.key(config.seed))
   digest = hashlib.sha256(np.asarray(levels[-1]).tobytes()).hexdigest()
