@@ -19,10 +19,76 @@ def _torch_uniform(fan_in):
   return init
 
 
-def _conv(name, features, in_features, kernel, dtype):
-  fan_in = in_features * kernel * kernel
-  return nn.Conv(features, (kernel, kernel), padding="VALID", name=name, dtype=dtype,
+def _conv1x1(name, features, in_features, dtype):
+  fan_in = in_features
+  return nn.Conv(features, (1, 1), name=name, dtype=dtype,
                  kernel_init=_torch_uniform(fan_in), bias_init=_torch_uniform(fan_in))
+
+
+_DIMS = ("NHWC", "HWIO", "NHWC")
+
+
+def _reflect_pad(x):
+  return jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+
+
+def _conv_same_cropped(x, kernel):
+  # Equal to a VALID conv of the reflect-padded input. XLA:CPU runs this SAME conv + crop about
+  # 2.3x faster than the VALID conv (167 vs 72 ms at 250x167x128, measured on 2 cores).
+  y = jax.lax.conv_general_dilated(_reflect_pad(x), kernel, (1, 1), "SAME",
+                                   dimension_numbers=_DIMS)
+  return y[:, 1:-1, 1:-1, :]
+
+
+@jax.custom_vjp
+def _reflect_conv3x3_cpu(x, kernel):
+  return _conv_same_cropped(x, kernel)
+
+
+def _reflect_conv3x3_cpu_fwd(x, kernel):
+  return _conv_same_cropped(x, kernel), (x, kernel)
+
+
+def _reflect_conv3x3_cpu_bwd(residuals, grad):
+  # XLA:CPU's kernel gradient of a conv is ~4x slower than PyTorch's (317 vs 77 ms at
+  # 250x167x128); as nine matmuls of shifted input slices with the output gradient it runs at
+  # matmul speed. The input gradient stays XLA's.
+  x, kernel = residuals
+  h, w = x.shape[1:3]
+  padded = _reflect_pad(x)
+  rows = [jnp.stack([jnp.einsum("nhwc,nhwd->cd", padded[:, i:i + h, j:j + w], grad,
+                                preferred_element_type=jnp.float32) for j in range(3)])
+          for i in range(3)]
+  grad_x = jax.vjp(lambda v: _conv_same_cropped(v, kernel), x)[1](grad)[0]
+  return grad_x, jnp.stack(rows).astype(kernel.dtype)
+
+
+_reflect_conv3x3_cpu.defvjp(_reflect_conv3x3_cpu_fwd, _reflect_conv3x3_cpu_bwd)
+
+
+def reflect_conv3x3(x, kernel):
+  """3x3 conv of ``x`` (N, H, W, C) reflect-padded by 1: output (N, H, W, out).
+
+  The same math on every backend; the formulation is chosen per backend for speed.
+  """
+  if jax.default_backend() == "cpu":
+    return _reflect_conv3x3_cpu(x, kernel)
+  return jax.lax.conv_general_dilated(_reflect_pad(x), kernel, (1, 1), "VALID",
+                                      dimension_numbers=_DIMS)
+
+
+class _ReflectConv3x3(nn.Module):
+  """Reflection pad 1 + 3x3 conv with bias; params named like nn.Conv's (kernel, bias)."""
+  features: int
+  dtype: jnp.dtype
+
+  @nn.compact
+  def __call__(self, x):
+    fan_in = x.shape[-1] * 9
+    kernel = self.param("kernel", _torch_uniform(fan_in), (3, 3, x.shape[-1], self.features))
+    bias = self.param("bias", _torch_uniform(fan_in), (self.features,))
+    return reflect_conv3x3(x.astype(self.dtype), kernel.astype(self.dtype)) + bias.astype(
+        self.dtype)
 
 
 def _instance_norm(x, eps=1e-5):
@@ -48,16 +114,15 @@ class ScaleNet(nn.Module):
   @nn.compact
   def __call__(self, x):
     half = self.features // 2
-    conv = functools.partial(_conv, dtype=self.dtype)
-    x = conv("from_rgb_0", half, x.shape[-1], 1)(x)
-    x0 = conv("from_rgb_1", self.features, half, 1)(x)
+    conv = functools.partial(_conv1x1, dtype=self.dtype)
+    x = conv("from_rgb_0", half, x.shape[-1])(x)
+    x0 = conv("from_rgb_1", self.features, half)(x)
     x = x0
     for k in range(NUM_BLOCKS):
-      x = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-      x = conv(f"block_{k}", self.features, self.features, 3)(x)
+      x = _ReflectConv3x3(self.features, self.dtype, name=f"block_{k}")(x)
       x = (nn.leaky_relu(_instance_norm(x.astype(jnp.float32)), 0.2) + x0).astype(self.dtype)
-    x = conv("to_rgb_0", half, self.features, 1)(x)
-    x = conv("to_rgb_1", self.out_channels, half, 1)(x)
+    x = conv("to_rgb_0", half, self.features)(x)
+    x = conv("to_rgb_1", self.out_channels, half)(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 

@@ -58,3 +58,20 @@ def test_jitted_net_compiles_once():
   for seed in range(3):
     forward(params, jax.random.normal(jax.random.key(seed), (1, 12, 16, 3)))
   assert len(traces) == 1
+
+
+def test_reflect_conv_matches_plain_conv_values_and_gradients():
+  x = jax.random.normal(jax.random.key(0), (2, 9, 13, 8))
+  kernel = jax.random.normal(jax.random.key(1), (3, 3, 8, 6)) * 0.2
+
+  def plain(v, k):
+    padded = jnp.pad(v, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    return jax.lax.conv_general_dilated(padded, k, (1, 1), "VALID",
+                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+  np.testing.assert_allclose(model.reflect_conv3x3(x, kernel), plain(x, kernel), atol=1e-5)
+  loss = lambda f: lambda v, k: jnp.sum(jnp.sin(f(v, k)))
+  ours = jax.grad(loss(model.reflect_conv3x3), argnums=(0, 1))(x, kernel)
+  reference = jax.grad(loss(plain), argnums=(0, 1))(x, kernel)
+  for a, b in zip(ours, reference):
+    np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-5)
