@@ -146,8 +146,9 @@ class RunDir:
 
 
 def _comparable(identity):
-  training = {k: v for k, v in identity["config"].items()
-              if k not in config_lib.CADENCE_FIELDS}
+  # Through Config: a run written before a field existed compares as that field's default.
+  config = config_lib.Config.from_dict(identity["config"]).to_dict()
+  training = {k: v for k, v in config.items() if k not in config_lib.CADENCE_FIELDS}
   return training, identity["image_sha256"]
 
 

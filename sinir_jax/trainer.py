@@ -85,7 +85,8 @@ def prepare(image, config):
   return levels, plan
 
 
-def _format_seconds(seconds):
+def format_seconds(seconds):
+  """12m05s, or 1h02m past an hour."""
   seconds = int(round(seconds))
   return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else (
       f"{seconds // 60}m{seconds % 60:02d}s")
@@ -120,7 +121,7 @@ class _Progress:
     if not rate > 0:
       return "?"
     later = sum(self.cost[self.scale + 1:]) / self.cost[self.scale] * self.iters
-    return _format_seconds((self.iters - self.step + later) / rate)
+    return format_seconds((self.iters - self.step + later) / rate)
 
 
 def train(image, config, workdir=None, *, overwrite=False, report=print):
@@ -231,7 +232,7 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
       io_lib.save_image(run.file("previews", f"scale_{scale:02d}.png"),
                         visualize.grid([target[0], recons[-1]], ["target", "reconstruction"]))
     report(f"scale {scale + 1}/{n_scales} ({plan.sizes[scale][0]}x{plan.sizes[scale][1]}) "
-           f"done in {_format_seconds(seconds)}")
+           f"done in {format_seconds(seconds)}")
 
   if run:
     io_lib.save_image(run.file("reconstruction.png"), recons[-1])
