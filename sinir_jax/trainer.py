@@ -104,8 +104,8 @@ class _Progress:
     self.cost = [sum(pixels[:n + 1]) + 2 * pixels[n] for n in range(len(sizes))]
     self.iters = iters
 
-  def start_scale(self, scale, first_step):
-    self.scale, self.first_step, self.t0 = scale, first_step, None
+  def start_scale(self, scale):
+    self.scale, self.t0 = scale, None
 
   def stepped(self, step):
     if self.t0 is None:  # the first step compiles: time from its end
@@ -185,7 +185,7 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
       report(f"resuming scale {scale + 1}/{n_scales} at step {first_step}")
     frozen = tuple(finished)
     target = levels[scale]
-    progress.start_scale(scale, first_step)
+    progress.start_scale(scale)
     pending = []
 
     def check(step):
