@@ -11,6 +11,7 @@ from sinir_jax.io import InputError
 from sinir_jax.io import load_image
 from sinir_jax.io import save_image
 from sinir_jax.losses import sinir_loss
+from sinir_jax.many import train_many
 from sinir_jax.model import ScaleNet
 from sinir_jax.model import params_from_torch
 from sinir_jax.pyramid import build_pyramid
@@ -21,6 +22,6 @@ from sinir_jax.trainer import train
 __all__ = [
     "Config", "InputError", "Model", "ScaleNet", "build_pyramid", "load_image", "load_model",
     "params_from_torch", "pixel_shuffle", "resize", "save_image", "scale_params", "sinir_loss",
-    "train",
+    "train", "train_many",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,168 @@
+"""train_many end to end, in subprocesses with 4 fake CPU devices, against single-image runs.
+
+Equality with a single run (``sj.train``, same flags) is up to float32 rounding, which Adam
+amplifies where a gradient is about zero (see ``sinir_jax.many``, ``launch/train_many.md``).
+The bounds, per model, and what they separate (measured over 24 models at these settings,
+against single runs and against single runs whose shuffles used other keys):
+  - >= 95 % of all param values within 1e-5 of the single run's (train_many: >= 98.5 %; other
+    shuffle keys: 44-64 %);
+  - every value within 2 * lr * steps trained (Adam moves a param by about lr per step);
+  - the reconstruction of the training image (whole cascade) within 1e-2 (train_many: median
+    7e-6, at most 2.2e-3 seen; other shuffle keys: 2.3e-2 to 9.8e-2).
+"""
+import collections
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import jax
+import numpy as np
+import pytest
+
+import sinir_jax as sj
+from sinir_jax import many
+from conftest import smooth_image
+
+FLAGS = ["--min_size=12", "--max_size=24", "--scale_factor=0.7", "--net_ch=8", "--iters=4"]
+CONFIG = sj.Config(min_size=12, max_size=24, scale_factor=0.7, net_ch=8, iters=4)
+CADENCE = dict(checkpoint_every=0, preview_every=0, log_every=50)
+# Two buckets of 3 scales, landscape and portrait; sorted by name they alternate, so process 0
+# of 2 gets x0, x2, x4 (24x36) and process 1 x1, x3, x5 (36x24), each after a bad image.
+SIZES = {f"x{k}": (24, 36) if k % 2 == 0 else (36, 24) for k in range(6)}
+
+
+def _command(*args):
+  return [sys.executable, "-m", "sinir_jax.train_many", *FLAGS, "--batch_per_device=1", *args]
+
+
+def _env():
+  return dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+
+
+def _run(*args):
+  return subprocess.run(_command(*args), capture_output=True, text=True, timeout=300,
+                        env=_env())
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+  folder = tmp_path_factory.mktemp("images")
+  for seed, (name, (h, w)) in enumerate(sorted(SIZES.items())):
+    sj.save_image(folder / "good" / f"{name}.png", smooth_image(h, w, seed=seed))
+  (folder / "bad").mkdir()
+  (folder / "bad" / "corrupt.png").write_bytes(b"not a png")
+  sj.save_image(folder / "bad" / "tiny.png", smooth_image(8, 8))
+  return folder
+
+
+# A single run's workdir, its loaded model, training image and that image's reconstruction
+# (the whole cascade from the coarsest level).
+_Single = collections.namedtuple("_Single", "workdir model image recon")
+
+
+def _kill_then_resume_in_two(args, outcome):
+  """Runs train_many in one process, SIGKILLs it in the middle of its first chunk's second scale
+  (after a mid-scale checkpoint), then finishes the job with two processes at once (as on two
+  hosts); records their outputs in ``outcome``."""
+  proc = subprocess.Popen(_command(*args), stdout=subprocess.PIPE, text=True, env=_env())
+  outcome["killed"] = []
+  for line in proc.stdout:
+    outcome["killed"].append(line)
+    if line.startswith("scale 2/") and " step 3/" in line:
+      proc.send_signal(signal.SIGKILL)
+      break
+  outcome["killed_code"] = proc.wait()
+  procs = [subprocess.Popen(_command(*args, "--num_processes=2", f"--process_id={index}"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+           for index in range(2)]
+  outputs = [p.communicate(timeout=300) for p in procs]
+  outcome["processes"] = [subprocess.CompletedProcess(p.args, p.returncode, *output)
+                          for p, output in zip(procs, outputs)]
+
+
+@pytest.fixture(scope="module")
+def trained(images, tmp_path_factory):
+  """The six good images trained alone (sj.train here) while, at the same time, train_many
+  trains them and the two bad ones: one process killed mid-way, then two resuming it.
+
+  Returns ({name: _Single}, {"killed": lines, "killed_code", "processes"}, workdir).
+  """
+  root = tmp_path_factory.mktemp("trained")
+  args = (f"--images={images / 'good'}/*.png", f"--images={images / 'bad'}/*",
+          f"--workdir={root / 'many'}", "--checkpoint_every=2", "--log_every=1")
+  outcome = {}
+  thread = threading.Thread(target=_kill_then_resume_in_two, args=(args, outcome))
+  thread.start()
+  singles = {}
+  for name in SIZES:
+    path = images / "good" / f"{name}.png"
+    sj.train(str(path), CONFIG, root / "single" / name, report=lambda _: None)
+    model, image = sj.load_model(root / "single" / name), sj.load_image(path)
+    singles[name] = _Single(root / "single" / name, model, image,
+                            np.asarray(model.manipulate(image, 0)))
+  thread.join()
+  return singles, outcome, root / "many"
+
+
+def _assert_close_to_single(workdir, single):
+  """The model in ``workdir`` against the single run, within the module docstring's bounds."""
+  ours = sj.load_model(workdir)
+  assert (ours.sizes, ours.factor) == (single.model.sizes, single.model.factor)
+  assert ours.config.replace(**CADENCE) == single.model.config.replace(**CADENCE)
+  diff = np.concatenate([np.abs(np.asarray(a) - np.asarray(b)).ravel() for a, b in zip(
+      jax.tree.leaves(list(ours.params)), jax.tree.leaves(list(single.model.params)),
+      strict=True)])
+  assert (diff <= 1e-5).mean() >= 0.95, (diff <= 1e-5).mean()
+  assert diff.max() <= 2 * CONFIG.lr * CONFIG.iters * ours.num_scales
+  assert np.abs(np.asarray(ours.manipulate(single.image, 0)) - single.recon).max() <= 1e-2
+
+
+def test_killed_job_resumed_by_two_processes_matches_single_runs(images, trained):
+  # The two processes stand for two hosts; they are not joined by jax.distributed, where orbax
+  # would refuse to save one process's own arrays (see launch/train_many.md).
+  singles, outcome, workdir = trained
+  killed = "".join(outcome["killed"])
+  assert outcome["killed_code"] == -signal.SIGKILL, killed
+  assert "8 image(s) in process 1/1: 2 bucket(s)" in killed and "4 device(s) x 1 model(s)" in killed
+  first, second = outcome["processes"]
+  for index, result in enumerate(outcome["processes"]):
+    assert result.returncode == 0, result.stderr
+    assert f"process {index + 1}/2 (flags)" in result.stdout
+    assert "summary: 3/4 models done" in result.stdout and "models/hour" in result.stdout
+  assert "resuming" in first.stdout and " at step 2" in first.stdout
+  assert "corrupt: cannot read image" in first.stdout
+  assert "tiny: image is 8x8 but min_size is 12" in second.stdout
+  for name, single in singles.items():
+    _assert_close_to_single(workdir / name, single)
+    assert set(os.listdir(workdir / name)) == set(os.listdir(single.workdir))
+  assert not (workdir / "corrupt").exists() and not (workdir / "tiny").exists()
+  # A model's folder is a single run's workdir: sj.train finds it finished.
+  lines = []
+  sj.train(str(images / "good" / "x0.png"), CONFIG, workdir / "x0", report=lines.append)
+  assert "3/3 scales already trained" in lines[0]
+
+
+def test_every_image_failed_exits_1(images, tmp_path):
+  result = _run(f"--images={images / 'bad'}/*", f"--workdir={tmp_path}")
+  assert result.returncode == 1
+  assert "summary: 0/2 models done" in result.stdout and "2 failed" in result.stdout
+
+
+def test_duplicate_stems_refused_one_line_exit_2(images, tmp_path):
+  sj.save_image(tmp_path / "copy" / "x0.png", smooth_image(24, 36))
+  result = _run(f"--images={images / 'good'}/*.png", f"--images={tmp_path / 'copy'}/x0.png",
+                f"--workdir={tmp_path / 'runs'}")
+  assert result.returncode == 2
+  assert "share the run folder 'x0'" in result.stderr and "Traceback" not in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+  assert not (tmp_path / "runs").exists()
+
+
+def test_host_share_partitions_the_names():
+  names = [f"im{k}" for k in range(7)]
+  shares = [many.host_share(names, index, 3) for index in range(3)]
+  assert sorted(sum(shares, [])) == sorted(names) and [len(s) for s in shares] == [3, 2, 2]
+  with pytest.raises(sj.InputError, match="process_id"):
+    many.host_share(names, 3, 3)
