@@ -1,6 +1,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import sinir_jax as sj
 from sinir_jax import model
@@ -60,8 +61,9 @@ def test_jitted_net_compiles_once():
   assert len(traces) == 1
 
 
-def test_reflect_conv_matches_plain_conv_values_and_gradients():
-  x = jax.random.normal(jax.random.key(0), (2, 9, 13, 8))
+@pytest.mark.parametrize("shape", [(2, 9, 13, 8), (1, 2, 3, 8), (1, 3, 2, 8), (1, 26, 25, 8)])
+def test_reflect_conv_matches_plain_conv_values_and_gradients(shape):
+  x = jax.random.normal(jax.random.key(0), shape)
   kernel = jax.random.normal(jax.random.key(1), (3, 3, 8, 6)) * 0.2
 
   def plain(v, k):
