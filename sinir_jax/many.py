@@ -32,7 +32,6 @@ to about lr per step differently. ``tests/test_train_many.py`` states the bounds
 import collections.abc
 import dataclasses
 import functools
-import hashlib
 import itertools
 import os
 import time
@@ -206,7 +205,7 @@ class _Many:
   def __init__(self, config, workdir, mesh, overwrite, report, total, start):
     self.config, self.workdir, self.mesh = config, workdir, mesh
     self.overwrite, self.report, self.total, self.start = overwrite, report, total, start
-    self.init_key, self.train_key = jax.random.split(jax.random.key(config.seed))
+    self.init_key, self.train_key = trainer.run_keys(config)
     self.summary = Summary()
 
   def fail(self, name, reason):
@@ -264,14 +263,8 @@ class _Many:
     finished scales and, unless all are, their reconstructions."""
     config, plan = self.config, model.plan
     model.levels, _ = trainer.prepare(model.source, config)
-    path = os.path.join(self.workdir, model.name)
-    flag_lines = config.to_flags()
-    if isinstance(model.source, (str, os.PathLike)):
-      flag_lines = [f"--image={os.path.abspath(model.source)}",
-                    f"--workdir={os.path.abspath(path)}"] + flag_lines
-    digest = hashlib.sha256(np.asarray(model.levels[-1]).tobytes()).hexdigest()
-    model.run = checkpoint.RunDir(path, {"config": config.to_dict(), "image_sha256": digest},
-                                  flag_lines, overwrite=self.overwrite)
+    model.run = trainer.open_run(model.source, model.levels, config,
+                                 os.path.join(self.workdir, model.name), self.overwrite)
     channels = int(model.levels[0].shape[-1])
     model.finished = model.run.finished_scales(model_lib.abstract_params(config.net_ch, channels))
     if len(model.finished) == plan.num_scales:
@@ -282,9 +275,9 @@ class _Many:
     else:
       self.report(f"resuming {model.run.path}: {len(model.finished)}/{plan.num_scales} scales "
                   f"already trained")
-    model.recons = trainer._reconstructions(model_lib.for_config(config, channels),
-                                            model.finished, model.levels[0], plan.sizes,
-                                            config.interp)
+    model.recons = trainer.reconstructions(model_lib.for_config(config, channels),
+                                           model.finished, model.levels[0], plan.sizes,
+                                           config.interp)
 
   def train_chunk(self, chunk, channels):
     """Trains the remaining scales of a chunk's models (all of one bucket), then writes each
@@ -339,7 +332,7 @@ class _Many:
     levels = tuple(_stack([m.levels[k] for m in models], size, sharding)
                    for k in range(scale + 1))
     step_fn = batched_step(config, channels, plan.sizes, scale, mesh)
-    progress = trainer._Progress(plan.sizes, config.iters)
+    progress = trainer.Progress(plan.sizes, config.iters)
     progress.start_scale(scale)
     scale_start = time.perf_counter()
     pending = []
@@ -383,8 +376,8 @@ class _Many:
       if config.preview_every and done % config.preview_every == 0:
         host = jax.device_get(params)
         for m, model in alive():
-          recon = trainer._next_reconstruction(net, _model_slice(host, m), model.recons,
-                                               model.levels[0], plan.sizes, config.interp)
+          recon = trainer.next_reconstruction(net, _model_slice(host, m), model.recons,
+                                              model.levels[0], plan.sizes, config.interp)
           io_lib.save_image(model.run.file("previews", f"scale_{scale:02d}_step_{done:05d}.png"),
                             visualize.grid([model.levels[scale][0], recon],
                                            ["target", "reconstruction"]))
@@ -395,8 +388,8 @@ class _Many:
     for m, model in alive():
       trained = _model_slice(host, m)
       model.finished.append(trained)
-      model.recons.append(trainer._next_reconstruction(net, trained, model.recons,
-                                                       model.levels[0], plan.sizes, config.interp))
+      model.recons.append(trainer.next_reconstruction(net, trained, model.recons,
+                                                      model.levels[0], plan.sizes, config.interp))
       model.run.save_scale(scale, trained, {
           "factor": model.plan.factor, "sizes": plan.sizes, "channels": channels,
           "num_scales": n_scales, "config": config.to_dict()})

@@ -65,6 +65,11 @@ def cascade_input(net, frozen, levels, sizes, method, key, shuffle_p):
                              key=key, shuffle_p=shuffle_p)
 
 
+def run_keys(config):
+  """(init_key, train_key) of a run: scale 0's init and the root of every step's key."""
+  return jax.random.split(jax.random.key(config.seed))
+
+
 def step_key(train_key, scale, step):
   """The key of one step: a pure function of the run's seed, the scale and the step."""
   return jax.random.fold_in(jax.random.fold_in(train_key, scale), step)
@@ -85,6 +90,19 @@ def prepare(image, config):
   return levels, plan
 
 
+def open_run(image, levels, config, workdir, overwrite=False):
+  """The locked ``checkpoint.RunDir`` of training ``image`` (path or array, pyramid ``levels``)
+  in ``workdir``: its identity is the config and the finest level's digest, and its flags.cfg
+  re-runs it."""
+  digest = hashlib.sha256(np.asarray(levels[-1]).tobytes()).hexdigest()
+  flag_lines = config.to_flags()
+  if isinstance(image, (str, os.PathLike)):
+    flag_lines = [f"--image={os.path.abspath(image)}",
+                  f"--workdir={os.path.abspath(workdir)}"] + flag_lines
+  return checkpoint.RunDir(workdir, {"config": config.to_dict(), "image_sha256": digest},
+                           flag_lines, overwrite=overwrite)
+
+
 def format_seconds(seconds):
   """12m05s, or 1h02m past an hour."""
   seconds = int(round(seconds))
@@ -96,7 +114,7 @@ def _all_finite(tree):
   return all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(tree))
 
 
-class _Progress:
+class Progress:
   """Timing of the current scale and the ETA of the run (cost ~ pixels the step touches)."""
 
   def __init__(self, sizes, iters):
@@ -143,14 +161,8 @@ def train(image, config, workdir=None, *, overwrite=False, report=print):
   channels = int(levels[0].shape[-1])
   net = model_lib.for_config(config, channels)
   optimizer = make_optimizer(config)
-  init_key, train_key = jax.random.split(jax.random.key(config.seed))
-  digest = hashlib.sha256(np.asarray(levels[-1]).tobytes()).hexdigest()
-  flag_lines = config.to_flags()
-  if isinstance(image, (str, os.PathLike)):
-    flag_lines = [f"--image={os.path.abspath(image)}", f"--workdir={os.path.abspath(workdir)}"
-                  ] + flag_lines if workdir else flag_lines
-  run = (checkpoint.RunDir(workdir, {"config": config.to_dict(), "image_sha256": digest},
-                           flag_lines, overwrite=overwrite) if workdir else None)
+  init_key, train_key = run_keys(config)
+  run = open_run(image, levels, config, workdir, overwrite) if workdir else None
   try:
     return _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run, report)
   finally:
@@ -168,8 +180,8 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
         [lv[0] for lv in levels], [f"{h}x{w}" for h, w in plan.sizes]))
   if finished:
     report(f"resuming {run.path}: {len(finished)}/{n_scales} scales already trained")
-  recons = _reconstructions(net, finished, levels[0], plan.sizes, config.interp)
-  progress = _Progress(plan.sizes, config.iters)
+  recons = reconstructions(net, finished, levels[0], plan.sizes, config.interp)
+  progress = Progress(plan.sizes, config.iters)
   meta = {"factor": plan.factor, "sizes": plan.sizes, "channels": net.out_channels,
           "num_scales": n_scales, "config": config.to_dict()}
 
@@ -217,13 +229,13 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
         check(done)
         run.save_partial(scale, done, (params, opt_state), scale * config.iters + done)
       if run and config.preview_every and done % config.preview_every == 0:
-        recon = _next_reconstruction(net, params, recons, levels[0], plan.sizes, config.interp)
+        recon = next_reconstruction(net, params, recons, levels[0], plan.sizes, config.interp)
         io_lib.save_image(run.file("previews", f"scale_{scale:02d}_step_{done:05d}.png"),
                           visualize.grid([target[0], recon], ["target", "reconstruction"]))
 
     check(config.iters)
     finished.append(params)
-    recons.append(_next_reconstruction(net, params, recons, levels[0], plan.sizes, config.interp))
+    recons.append(next_reconstruction(net, params, recons, levels[0], plan.sizes, config.interp))
     seconds = time.perf_counter() - scale_start
     if run:
       run.save_scale(scale, params, meta)
@@ -243,15 +255,16 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
                        net.out_channels)
 
 
-def _next_reconstruction(net, params, recons, coarsest, sizes, method):
+def next_reconstruction(net, params, recons, coarsest, sizes, method):
   """Scale n's reconstruction: net n on the previous one resized (no shuffling)."""
   x = coarsest if not recons else resampling.resize(
       jnp.asarray(recons[-1])[None], sizes[len(recons)], method)
   return np.asarray(cascade.stage(net, params, x, None, method)[0])
 
 
-def _reconstructions(net, params_list, coarsest, sizes, method):
+def reconstructions(net, params_list, coarsest, sizes, method):
+  """The reconstruction of each scale of ``params_list``, coarsest first: (h, w, C) arrays."""
   recons = []
   for params in params_list:
-    recons.append(_next_reconstruction(net, params, recons, coarsest, sizes, method))
+    recons.append(next_reconstruction(net, params, recons, coarsest, sizes, method))
   return recons
