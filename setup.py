@@ -9,9 +9,11 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     packages=setuptools.find_packages(include=["sinir_jax", "sinir_jax.*"]),
     package_data={"sinir_jax": ["assets/*"]},
-    python_requires=">=3.10",
+    python_requires=">=3.11",
+    # Tested on jax 0.10.2 / flax 0.12.8 / optax 0.2.8 / orbax 0.12.8 / dm-pix 0.4.5; jax 0.7
+    # is the first with the top-level jax.shard_map that train_many uses.
     install_requires=[
-        "jax>=0.4.30",
+        "jax>=0.7.0",
         "flax>=0.8.5",
         "optax>=0.2.2",
         "dm-pix>=0.4.2",
@@ -24,8 +26,8 @@ setuptools.setup(
     ],
     extras_require={
         "test": ["pytest>=7.4"],
-        "cuda12": ["jax[cuda12]>=0.4.30"],
-        "tpu": ["jax[tpu]>=0.4.30"],
+        "cuda12": ["jax[cuda12]>=0.7.0"],
+        "tpu": ["jax[tpu]>=0.7.0"],
     },
     license="Apache-2.0",
 )
