@@ -21,8 +21,21 @@ def test_bench_writes_table_and_json(tmp_path):
       assert key in run, key
     assert len(run["step_seconds"]) == run["num_scales"] >= 2
     assert all(s > 0 for s in run["step_seconds"])
+    assert run["train_time"] == "extrapolated"
     assert run["train_seconds"] >= run["iters"] * sum(run["step_seconds"])
   assert set(data["photo_transfer_seconds"]) == {"entry_0", "entry_1"}
+
+
+def test_bench_real_training_time(tmp_path):
+  out = tmp_path / "bench.json"
+  result = subprocess.run(
+      [sys.executable, "-m", "sinir_jax.bench", "--sizes=30", "--channels=8", "--steps=1",
+       "--iters=3", "--train_time=real", "--photo_size=0", "--matmul_size=128", f"--json={out}"],
+      capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr
+  (run,) = json.loads(out.read_text())["runs"]
+  assert run["train_time"] == "real" and run["train_seconds"] > 0
+  assert "real" in result.stdout
 
 
 def test_bench_bad_flags():
