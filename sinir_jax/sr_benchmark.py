@@ -1,7 +1,7 @@
 """The x4 super-resolution benchmark of the SinIR paper (Table 3), on any folder of HR/LR pairs.
 
 Per LR image and per shuffle probability p: train one SinIR model on the LR image itself
-(``trainer.train``; the config's ``img_shape`` is not used), super-resolve it x4 with the release's
+(``many.train_many``, several images at once; the config's ``img_shape`` is not used), super-resolve it x4 with the release's
 recipe (``Model.super_resolve(lr, 4)``) and score the result against the HR image; also score
 plain MATLAB-bicubic x4 upsampling of the same LR image. Every score comes from
 ``sinir_jax.metrics`` on 8-bit images (the saved PNGs): RMSE, SSIM and MS-SSIM on RGB with no
@@ -21,12 +21,14 @@ and right columns are cropped from the HR image before scoring ("modcrop", the u
 convention), so the x4 output and the ground truth are the same size and nothing is resampled.
 
 Layout of the workdir (a rerun skips every image whose ``sr_x4.png`` and ``metrics.json`` exist
-and resumes a half-trained model from its checkpoints):
+and resumes a half-trained model from its checkpoints; an image whose model cannot be trained is
+reported and left out, the others go on):
 
   bicubic/<name>/sr_x4.png, metrics.json   MATLAB-bicubic x4 and its scores (+ NIQE of the HR)
   p<p>/config.json                         the training config of this p (a rerun must match)
-  p<p>/<name>/model/                       the training run (``sinir_jax.train``'s workdir)
-  p<p>/<name>/sr_x4.png, metrics.json      SinIR x4, its scores, seconds (train + score)
+  p<p>/models/<name>/                      the training run (``sj.load_model`` loads it)
+  p<p>/<name>/sr_x4.png, metrics.json      SinIR x4, its scores, seconds (its share of the
+                                           batched training, + scoring)
   bicubic/ and p<p>/metrics.json, .csv     the scores of the run's images, one row each
   summary.md                               mean scores beside the paper's Table 3 rows
   tradeoff.png                             (several p) mean NIQE against mean RMSE per p
@@ -42,8 +44,10 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from sinir_jax import checkpoint
 from sinir_jax import config as config_lib
 from sinir_jax import io as io_lib
+from sinir_jax import many
 from sinir_jax import metrics
 from sinir_jax import resampling
 from sinir_jax import trainer
@@ -240,11 +244,13 @@ def _scores_line(record):
           f"MS-SSIM {record['msssim_rgb']:.3f} NIQE {record['niqe_y']:.2f}")
 
 
-def run_benchmark(hr_dir, lr_dir, workdir, config, shuffle_ps, *, limit=None, report=print):
+def run_benchmark(hr_dir, lr_dir, workdir, config, shuffle_ps, *, limit=None,
+                  batch_per_device=4, report=print):
   """Runs the x4 SR benchmark (module docstring) and writes its results under ``workdir``.
 
-  Images are done one after the other, each by bicubic and then every p, so the tables that are
-  rewritten after each image always compare the methods on the same images.
+  Bicubic first, then for each p: the unfinished images' models through ``many.train_many``,
+  then each image super-resolved and scored; the tables are rewritten after each image and
+  compare the methods on the images every one has finished.
 
   Args:
     hr_dir, lr_dir: folders of the ground-truth and low-resolution images.
@@ -253,14 +259,15 @@ def run_benchmark(hr_dir, lr_dir, workdir, config, shuffle_ps, *, limit=None, re
       replaced (by each of ``shuffle_ps``, and by None: each model trains on its LR image).
     shuffle_ps: shuffle probabilities; one model per image per value.
     limit: only the first ``limit`` pairs (sorted by name).
+    batch_per_device: models trained at once on each device.
     report: called with each progress line.
 
   Returns:
-    {"bicubic": [record, ...], "p<p>": [record, ...]}: each image's scores, in pair order.
+    ({"bicubic": [record, ...], "p<p>": [record, ...]}, failures): each image's scores in pair
+    order, and {"p<p> name": one-line reason} for the models that could not be trained.
 
   Raises:
     InputError: bad folders, pairs, config or workdir.
-    trainer.TrainingDiverged: a model's loss became NaN or Inf.
   """
   if config.task != "sr":
     raise io_lib.InputError(
@@ -284,27 +291,41 @@ def run_benchmark(hr_dir, lr_dir, workdir, config, shuffle_ps, *, limit=None, re
          f"results in {workdir}")
 
   results = {tag: [] for tag in ("bicubic", *configs)}
-  todo = sum(_done(os.path.join(workdir, tag, pair.name)) is None
-             for tag in configs for pair in pairs)
-  spent = []
   for i, pair in enumerate(pairs):
     results["bicubic"].append(_bicubic(workdir, pair, f"[{i + 1}/{len(pairs)}]", report))
-    for tag, tag_config in configs.items():
+  _write_tables(workdir, results, configs, hr_dir, lr_dir)
+  failures = {}
+  for tag, tag_config in configs.items():
+    done = {pair.name: _done(os.path.join(workdir, tag, pair.name)) for pair in pairs}
+    todo = [pair for pair in pairs if done[pair.name] is None]
+    models_dir = os.path.join(workdir, tag, "models")
+    summary = None
+    if todo:
+      report(f"p={tag_config.shuffle_p:g}: training {len(todo)} model(s)")
+      summary = many.train_many({pair.name: pair.lr for pair in todo}, tag_config, models_dir,
+                                batch_per_device=batch_per_device,
+                                report=lambda line: report(f"    {line}"))
+      for line in summary.lines():
+        report(f"    {line}")
+    for i, pair in enumerate(pairs):
       prefix = f"[{i + 1}/{len(pairs)}] p={tag_config.shuffle_p:g} {pair.name}"
-      record = _done(os.path.join(workdir, tag, pair.name))
+      record = done[pair.name]
       if record is not None:
         report(f"{prefix}: skip (done: {_scores_line(record)})")
+      elif pair.name in summary.failures:
+        failures[f"{tag} {pair.name}"] = summary.failures[pair.name]
+        report(f"{prefix}: failed: {summary.failures[pair.name]}")
+        continue
       else:
-        record = _sinir(workdir, tag, tag_config, pair, prefix, report)
-        spent.append(record["seconds"])
-        left = todo - len(spent)
+        train_share = summary.seconds / max(len(summary.trained), 1)
+        record = _sinir(os.path.join(workdir, tag, pair.name), os.path.join(models_dir, pair.name),
+                        tag_config, pair, train_share)
         report(f"{prefix}: done in {trainer.format_seconds(record['seconds'])}: "
-               f"{_scores_line(record)}; {left} to go, ETA "
-               f"{trainer.format_seconds(left * sum(spent) / len(spent))}")
+               f"{_scores_line(record)}")
       results[tag].append(record)
-    _write_tables(workdir, results, configs, hr_dir, lr_dir)
+      _write_tables(workdir, results, configs, hr_dir, lr_dir)
   report(f"summary: {os.path.join(workdir, 'summary.md')}")
-  return results
+  return results, failures
 
 
 def _bicubic(workdir, pair, prefix, report):
@@ -319,17 +340,15 @@ def _bicubic(workdir, pair, prefix, report):
   return record
 
 
-def _sinir(workdir, tag, config, pair, prefix, report):
+def _sinir(folder, model_dir, config, pair, train_seconds):
   start = time.perf_counter()
-  folder = os.path.join(workdir, tag, pair.name)
-  report(f"{prefix}: training")
-  model = trainer.train(pair.lr, config, os.path.join(folder, "model"),
-                        report=lambda line: report(f"    {line}"))
+  model = checkpoint.load_model(model_dir)
   lr, hr = _load_pair(pair)
   output = visualize.to_uint8(model.super_resolve(lr, SR_FACTOR))
   scores = score(output, hr)
-  return _finish_image(folder, pair, output, {**scores, "shuffle_p": config.shuffle_p,
-                                              "seconds": time.perf_counter() - start})
+  return _finish_image(folder, pair, output, {
+      **scores, "shuffle_p": config.shuffle_p,
+      "seconds": train_seconds + time.perf_counter() - start})
 
 
 def _write_tables(workdir, results, configs, hr_dir, lr_dir):
