@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+from sinir_jax import bench
+
 
 def test_bench_writes_table_and_json(tmp_path):
   out = tmp_path / "bench.json"
@@ -26,16 +28,10 @@ def test_bench_writes_table_and_json(tmp_path):
   assert set(data["photo_transfer_seconds"]) == {"entry_0", "entry_1"}
 
 
-def test_bench_real_training_time(tmp_path):
-  out = tmp_path / "bench.json"
-  result = subprocess.run(
-      [sys.executable, "-m", "sinir_jax.bench", "--sizes=30", "--channels=8", "--steps=1",
-       "--iters=3", "--train_time=real", "--photo_size=0", "--matmul_size=128", f"--json={out}"],
-      capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr
-  (run,) = json.loads(out.read_text())["runs"]
-  assert run["train_time"] == "real" and run["train_seconds"] > 0
-  assert "real" in result.stdout
+def test_bench_real_training_time():
+  entry = bench.bench_training(26, 4, steps=1, iters=2, precision="float32", real_train=True)
+  assert entry["train_time"] == "real" and entry["train_seconds"] > 0
+  assert len(entry["step_seconds"]) == entry["num_scales"]
 
 
 def test_bench_bad_flags():
