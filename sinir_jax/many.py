@@ -47,7 +47,6 @@ from sinir_jax import checkpoint
 from sinir_jax import io as io_lib
 from sinir_jax import model as model_lib
 from sinir_jax import trainer
-from sinir_jax import visualize
 
 AXIS = "models"
 
@@ -270,8 +269,7 @@ class _Many:
     if len(model.finished) == plan.num_scales:
       return
     if not model.finished:
-      io_lib.save_image(model.run.file("previews", "pyramid.png"), visualize.grid(
-          [lv[0] for lv in model.levels], [f"{h}x{w}" for h, w in plan.sizes]))
+      trainer.write_pyramid(model.run, model.levels, plan.sizes)
     else:
       self.report(f"resuming {model.run.path}: {len(model.finished)}/{plan.num_scales} scales "
                   f"already trained")
@@ -309,10 +307,7 @@ class _Many:
     for model in chunk:
       if self.failed(model):
         continue
-      io_lib.save_image(model.run.file("reconstruction.png"), model.recons[-1])
-      io_lib.save_image(model.run.file("reconstructions.png"), visualize.grid(
-          model.recons, [f"scale {k}" for k in range(plan.num_scales)],
-          columns=min(plan.num_scales, 6)))
+      trainer.write_reconstructions(model.run, model.recons)
       self.summary.trained.append(model.name)
       self.report(f"done {model.name}: model, previews and reconstructions in "
                   f"{model.run.path}; {self.progress()}")
@@ -378,9 +373,7 @@ class _Many:
         for m, model in alive():
           recon = trainer.next_reconstruction(net, _model_slice(host, m), model.recons,
                                               model.levels[0], plan.sizes, config.interp)
-          io_lib.save_image(model.run.file("previews", f"scale_{scale:02d}_step_{done:05d}.png"),
-                            visualize.grid([model.levels[scale][0], recon],
-                                           ["target", "reconstruction"]))
+          trainer.write_preview(model.run, scale, model.levels[scale][0], recon, step=done)
 
     check(config.iters)
     seconds = time.perf_counter() - scale_start
@@ -390,14 +383,8 @@ class _Many:
       model.finished.append(trained)
       model.recons.append(trainer.next_reconstruction(net, trained, model.recons,
                                                       model.levels[0], plan.sizes, config.interp))
-      model.run.save_scale(scale, trained, {
-          "factor": model.plan.factor, "sizes": plan.sizes, "channels": channels,
-          "num_scales": n_scales, "config": config.to_dict()})
-      model.run.drop_partial()
-      model.run.log({"scale": scale, "seconds": seconds, "size": list(plan.sizes[scale])})
-      io_lib.save_image(model.run.file("previews", f"scale_{scale:02d}.png"),
-                        visualize.grid([model.levels[scale][0], model.recons[-1]],
-                                       ["target", "reconstruction"]))
+      trainer.save_finished_scale(model.run, scale, trained, plan, config, channels, seconds)
+      trainer.write_preview(model.run, scale, model.levels[scale][0], model.recons[-1])
     report(f"scale {scale + 1}/{n_scales} ({plan.sizes[scale][0]}x{plan.sizes[scale][1]}) done "
            f"in {trainer.format_seconds(seconds)} for {count} model(s)")
 

@@ -176,14 +176,11 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
   abstract = model_lib.abstract_params(config.net_ch, net.out_channels)
   finished = run.finished_scales(abstract) if run else []
   if run and not finished:
-    io_lib.save_image(run.file("previews", "pyramid.png"), visualize.grid(
-        [lv[0] for lv in levels], [f"{h}x{w}" for h, w in plan.sizes]))
+    write_pyramid(run, levels, plan.sizes)
   if finished:
     report(f"resuming {run.path}: {len(finished)}/{n_scales} scales already trained")
   recons = reconstructions(net, finished, levels[0], plan.sizes, config.interp)
   progress = Progress(plan.sizes, config.iters)
-  meta = {"factor": plan.factor, "sizes": plan.sizes, "channels": net.out_channels,
-          "num_scales": n_scales, "config": config.to_dict()}
 
   for scale in range(len(finished), n_scales):
     scale_start = time.perf_counter()
@@ -229,30 +226,55 @@ def _train_scales(levels, plan, config, net, optimizer, init_key, train_key, run
         check(done)
         run.save_partial(scale, done, (params, opt_state), scale * config.iters + done)
       if run and config.preview_every and done % config.preview_every == 0:
-        recon = next_reconstruction(net, params, recons, levels[0], plan.sizes, config.interp)
-        io_lib.save_image(run.file("previews", f"scale_{scale:02d}_step_{done:05d}.png"),
-                          visualize.grid([target[0], recon], ["target", "reconstruction"]))
+        write_preview(run, scale, target[0],
+                      next_reconstruction(net, params, recons, levels[0], plan.sizes,
+                                          config.interp), step=done)
 
     check(config.iters)
     finished.append(params)
     recons.append(next_reconstruction(net, params, recons, levels[0], plan.sizes, config.interp))
     seconds = time.perf_counter() - scale_start
     if run:
-      run.save_scale(scale, params, meta)
-      run.drop_partial()
-      run.log({"scale": scale, "seconds": seconds, "size": list(plan.sizes[scale])})
-      io_lib.save_image(run.file("previews", f"scale_{scale:02d}.png"),
-                        visualize.grid([target[0], recons[-1]], ["target", "reconstruction"]))
+      save_finished_scale(run, scale, params, plan, config, net.out_channels, seconds)
+      write_preview(run, scale, target[0], recons[-1])
     report(f"scale {scale + 1}/{n_scales} ({plan.sizes[scale][0]}x{plan.sizes[scale][1]}) "
            f"done in {format_seconds(seconds)}")
 
   if run:
-    io_lib.save_image(run.file("reconstruction.png"), recons[-1])
-    io_lib.save_image(run.file("reconstructions.png"), visualize.grid(
-        recons, [f"scale {k}" for k in range(n_scales)], columns=min(n_scales, 6)))
+    write_reconstructions(run, recons)
     report(f"done: model, previews and reconstructions in {run.path}")
   return cascade.Model(tuple(finished), config, plan.factor, tuple(plan.sizes),
                        net.out_channels)
+
+
+def write_pyramid(run, levels, sizes):
+  """previews/pyramid.png: the training pyramid, labelled with each level's size."""
+  io_lib.save_image(run.file("previews", "pyramid.png"), visualize.grid(
+      [lv[0] for lv in levels], [f"{h}x{w}" for h, w in sizes]))
+
+
+def write_preview(run, scale, target, recon, step=None):
+  """previews/scale_SS[_step_NNNNN].png: a scale's target beside its reconstruction."""
+  name = f"scale_{scale:02d}" + ("" if step is None else f"_step_{step:05d}") + ".png"
+  io_lib.save_image(run.file("previews", name),
+                    visualize.grid([target, recon], ["target", "reconstruction"]))
+
+
+def save_finished_scale(run, scale, params, plan, config, channels, seconds):
+  """Checkpoints a finished scale with what ``checkpoint.load_model`` needs, drops its
+  mid-scale checkpoints and logs its time."""
+  run.save_scale(scale, params, {"factor": plan.factor, "sizes": plan.sizes,
+                                 "channels": channels, "num_scales": plan.num_scales,
+                                 "config": config.to_dict()})
+  run.drop_partial()
+  run.log({"scale": scale, "seconds": seconds, "size": list(plan.sizes[scale])})
+
+
+def write_reconstructions(run, recons):
+  """reconstruction.png (the finest scale's) and reconstructions.png (every scale's)."""
+  io_lib.save_image(run.file("reconstruction.png"), recons[-1])
+  io_lib.save_image(run.file("reconstructions.png"), visualize.grid(
+      recons, [f"scale {k}" for k in range(len(recons))], columns=min(len(recons), 6)))
 
 
 def next_reconstruction(net, params, recons, coarsest, sizes, method):
