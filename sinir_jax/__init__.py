@@ -7,6 +7,7 @@ from sinir_jax.cascade import Model
 from sinir_jax.checkpoint import load_model
 from sinir_jax.config import Config
 from sinir_jax.corruption import pixel_shuffle
+from sinir_jax.host_memory import keep_freed_host_memory
 from sinir_jax.io import InputError
 from sinir_jax.io import load_image
 from sinir_jax.io import save_image
@@ -20,8 +21,8 @@ from sinir_jax.resampling import resize
 from sinir_jax.trainer import train
 
 __all__ = [
-    "Config", "InputError", "Model", "ScaleNet", "build_pyramid", "load_image", "load_model",
-    "params_from_torch", "pixel_shuffle", "resize", "save_image", "scale_params", "sinir_loss",
-    "train", "train_many",
+    "Config", "InputError", "Model", "ScaleNet", "build_pyramid", "keep_freed_host_memory",
+    "load_image", "load_model", "params_from_torch", "pixel_shuffle", "resize", "save_image",
+    "scale_params", "sinir_loss", "train", "train_many",
 ]
 __version__ = "0.1.0"

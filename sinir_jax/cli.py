@@ -9,6 +9,7 @@ from absl import logging
 import jax
 
 from sinir_jax import config as config_lib
+from sinir_jax import host_memory
 from sinir_jax import io as io_lib
 
 _ENUMS = {"task": config_lib.TASKS, "interp": ("pytorch", "matlab"),
@@ -101,6 +102,7 @@ def _parse_flags(argv):
 def run(main):
   """Runs ``main`` under absl; InputError (bad input) becomes one stderr line and exit 2."""
   def guarded(argv):
+    host_memory.keep_freed_host_memory()  # before JAX's threads allocate
     if not flags.FLAGS["verbosity"].present:
       logging.set_verbosity(logging.WARNING)  # orbax and jax log every save and backend at INFO
     if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
