@@ -19,10 +19,21 @@ def _torch_uniform(fan_in):
   return init
 
 
-def _conv1x1(name, features, in_features, dtype):
-  fan_in = in_features
-  return nn.Conv(features, (1, 1), name=name, dtype=dtype,
-                 kernel_init=_torch_uniform(fan_in), bias_init=_torch_uniform(fan_in))
+class _Conv1x1(nn.Module):
+  """1x1 conv with bias; params named and shaped like nn.Conv's ((1, 1, in, out) kernel, bias)."""
+  features: int
+  dtype: jnp.dtype
+
+  @nn.compact
+  def __call__(self, x):
+    fan_in = x.shape[-1]
+    kernel = self.param("kernel", _torch_uniform(fan_in), (1, 1, fan_in, self.features))
+    bias = self.param("bias", _torch_uniform(fan_in), (self.features,))
+    # A matmul over the flattened pixels: XLA:CPU's 1x1 conv ran the four of a net 3.5x slower
+    # forward + backward (241 -> 69 ms at 250 px on 2 cores; a 64 -> 128 kernel gradient 124 ms
+    # against 16).
+    y = jnp.matmul(x.reshape(-1, fan_in).astype(self.dtype), kernel[0, 0].astype(self.dtype))
+    return y.reshape(*x.shape[:-1], self.features) + bias.astype(self.dtype)
 
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
@@ -161,15 +172,15 @@ class ScaleNet(nn.Module):
   @nn.compact
   def __call__(self, x):
     half = self.features // 2
-    conv = functools.partial(_conv1x1, dtype=self.dtype)
-    x = conv("from_rgb_0", half, x.shape[-1])(x)
-    x0 = conv("from_rgb_1", self.features, half)(x)
+    conv = functools.partial(_Conv1x1, dtype=self.dtype)
+    x = conv(half, name="from_rgb_0")(x)
+    x0 = conv(self.features, name="from_rgb_1")(x)
     x = x0
     for k in range(NUM_BLOCKS):
       x = _ReflectConv3x3(self.features, self.dtype, name=f"block_{k}")(x)
       x = (nn.leaky_relu(_instance_norm(x.astype(jnp.float32)), 0.2) + x0).astype(self.dtype)
-    x = conv("to_rgb_0", half, self.features)(x)
-    x = conv("to_rgb_1", self.out_channels, half)(x)
+    x = conv(half, name="to_rgb_0")(x)
+    x = conv(self.out_channels, name="to_rgb_1")(x)
     return jnp.tanh(x.astype(jnp.float32))
 
 

@@ -2,7 +2,8 @@
 
 Each output row (and column) is a fixed weighted sum of a few input rows. The taps and weights
 depend only on the input and output sizes, so they are computed once in numpy (float64) at trace
-time and the resize itself is a gather plus a weighted sum: linear in ``x``, so it differentiates.
+time and the resize itself is a weighted sum of gathered rows: linear in ``x``, so it
+differentiates.
 """
 import functools
 import math
@@ -59,10 +60,15 @@ def _resize_axis(x, axis, out_size, method):
     return x
   taps = _pytorch_taps if method == "pytorch" else _matlab_taps
   idx, weights = taps(in_size, out_size)
-  gathered = jnp.take(x, jnp.asarray(idx), axis=axis)  # axis -> (out, taps)
-  shape = [1] * gathered.ndim
-  shape[axis], shape[axis + 1] = weights.shape
-  return jnp.sum(gathered * jnp.asarray(weights, x.dtype).reshape(shape), axis=axis + 1)
+  shape = [1] * x.ndim
+  shape[axis] = out_size
+  # A sum of one gathered slice per tap: XLA:CPU fuses it into one loop, where gathering all
+  # taps and reducing over them ran 30-45x slower (199 -> 250 px: 31 ms against 0.7 ms).
+  y = 0
+  for t in range(idx.shape[1]):
+    y = y + jnp.take(x, jnp.asarray(idx[:, t]), axis=axis) * jnp.asarray(
+        weights[:, t], x.dtype).reshape(shape)
+  return y
 
 
 def target_size(h, w, size):

@@ -41,6 +41,15 @@ def test_learning_rates_exact(golden):
   np.testing.assert_allclose(used, lrs[:4], rtol=2e-7)
 
 
+# Adam's first update is lr * sign(g): a gradient element within float32 rounding of zero (one
+# of the 14k here has |g| ~ 1e-8 against a median of 1e-2) moves by +-lr whichever way its
+# rounding falls, and the difference then spreads through the next steps. Measured: such a flip
+# leaves the losses within 7.4e-5 and 97.6 % of the params within 1e-4 of the release's; a wrong
+# b1 (0.9), a constant rate, the schedule one step off or lr 10 % high move the losses by
+# 1.4e-2 or more and leave at most 36 % of the params within 1e-4.
+LOSS_ATOL, PARAM_ATOL = 1e-4, 1e-4
+
+
 def test_matches_release_steps(golden):
   data = golden("train_steps")
   config = sj.Config(net_ch=16, lr=1e-3, iters=4, shuffle_p=0.0)
@@ -59,14 +68,14 @@ def test_matches_release_steps(golden):
     return params, scale_losses
 
   scale0, losses0 = run(0, _release_params(data, "init"), ())
-  np.testing.assert_allclose(losses0, data["losses"][:4], atol=1e-5, rtol=0)
+  np.testing.assert_allclose(losses0, data["losses"][:4], atol=LOSS_ATOL, rtol=0)
   release0 = _release_params(data, "scale0_final")
   scale1, losses1 = run(1, jax.tree.map(jnp.copy, release0), (release0,))
-  np.testing.assert_allclose(losses1, data["losses"][4:], atol=1e-5, rtol=0)
+  np.testing.assert_allclose(losses1, data["losses"][4:], atol=LOSS_ATOL, rtol=0)
   for ours, name in [(scale0, "scale0_final"), (scale1, "scale1_final")]:
     diff = np.concatenate([np.abs(a - b).ravel() for a, b in zip(
         _leaves([ours]), _leaves([_release_params(data, name)]), strict=True)])
-    assert (diff <= 1e-5).mean() >= 0.95
+    assert (diff <= PARAM_ATOL).mean() >= 0.95
     assert diff.max() <= 2 * 1e-3 * 8
 
 
