@@ -25,7 +25,7 @@ setuptools.setup(
         "absl-py>=1.4",
     ],
     extras_require={
-        "test": ["pytest>=7.4"],
+        "test": ["pytest>=7.4", "pytest-xdist>=3.5"],
         "cuda12": ["jax[cuda12]>=0.7.0"],
         "tpu": ["jax[tpu]>=0.7.0"],
     },
