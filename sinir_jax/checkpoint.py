@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 
+import jax
 import orbax.checkpoint as ocp
 
 from sinir_jax import cascade
@@ -25,15 +26,23 @@ FORMAT_VERSION = 1
 
 
 def _manager(path, max_to_keep=None):
+  # A run folder belongs to the one process that opened it, also in a multi-process JAX
+  # (train_many under jax.distributed): its checkpoints are saved by that process alone, as
+  # host numpy arrays (orbax refuses a jax.Array on one process's devices there), with orbax's
+  # barriers limited to it (which needs the folder made here, not with create=True).
+  process = jax.process_index()
   options = ocp.CheckpointManagerOptions(
-      max_to_keep=max_to_keep, enable_async_checkpointing=False, create=True,
-      cleanup_tmp_directories=True)
+      max_to_keep=max_to_keep, enable_async_checkpointing=False, create=False,
+      cleanup_tmp_directories=True, multiprocessing_options=ocp.options.MultiprocessingOptions(
+          primary_host=process, active_processes={process}))
+  os.makedirs(path, exist_ok=True)
   return ocp.CheckpointManager(path, options=options, item_names=("state", "meta"))
 
 
 def _save(manager, step, state, meta):
   manager.save(step, args=ocp.args.Composite(
-      state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)), force=True)
+      state=ocp.args.StandardSave(jax.device_get(state)), meta=ocp.args.JsonSave(meta)),
+      force=True)
   manager.wait_until_finished()
 
 
@@ -167,12 +176,11 @@ def load_model(workdir):
   A run stopped part-way loads as the cascade of its finished scales.
   """
   directory = os.path.join(os.path.abspath(workdir), "checkpoints", "scales")
-  steps = sorted(_manager(directory).all_steps()) if os.path.isdir(directory) else []
-  if not steps:
+  if not os.path.isdir(directory) or not (manager := _manager(directory)).all_steps():
     raise io_lib.InputError(
         f"workdir {workdir!r} has no finished scale: train a model there first "
         f"(python -m sinir_jax.train --workdir={workdir})")
-  manager = _manager(directory)
+  steps = sorted(manager.all_steps())
   meta = manager.restore(steps[-1], args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
   config = config_lib.Config.from_dict(meta["config"])
   abstract = model_lib.abstract_params(config.net_ch, meta["channels"])

@@ -19,8 +19,12 @@ arithmetic is batched:
   as a single run's workdir (``sj.load_model(WORKDIR/NAME)`` loads it; ``python -m
   sinir_jax.train --flagfile=WORKDIR/NAME/flags.cfg`` continues it). A killed job resumes each
   image from its own finished scales (and mid-scale checkpoints), on any number of devices.
-- Hosts: each process trains its share ``host_share(...)`` of the images on its own devices;
-  processes never communicate (see ``launch/train_many.md``).
+- Processes: in a multi-process JAX (``jax.distributed.initialize``: several hosts, or a
+  multi-host TPU slice) the mesh spans every process's devices and all processes run the same
+  chunks in step, each stepping the models on its own devices. Process 0 alone touches the run
+  folders (locks, checkpoints, logs, previews); it tells the others which models it opened and
+  sends them their restored params (``broadcast_one_to_all``), and gathers the stepped models
+  back from them (``process_allgather``) where it logs, checks or saves them.
 
 Equality with single runs is up to float32 rounding, not bit for bit: XLA compiles the batched
 (grouped) convolutions and the fused cascade into other kernels than the single run's
@@ -39,6 +43,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec
@@ -53,7 +58,8 @@ AXIS = "models"
 
 @dataclasses.dataclass
 class Summary:
-  """What one ``train_many`` call did in this process.
+  """What one ``train_many`` call did (in a multi-process run, the failure reasons of images
+  whose run folder was refused are known to process 0 only).
 
   Attributes:
     trained: names of the models this call trained to their last scale.
@@ -96,16 +102,9 @@ def image_names(paths):
   return named
 
 
-def host_share(names, process_index, process_count):
-  """The names process ``process_index`` of ``process_count`` trains: every count-th, sorted."""
-  if not 0 <= process_index < process_count:
-    raise io_lib.InputError(f"process_id must be in [0, {process_count}), got {process_index}")
-  return sorted(names)[process_index::process_count]
-
-
 def models_mesh(devices=None):
-  """A 1-D Mesh over the axis "models" of ``devices`` (default: this process's devices)."""
-  return Mesh(np.asarray(devices if devices is not None else jax.local_devices()), (AXIS,))
+  """A 1-D Mesh over the axis "models" of ``devices`` (default: every process's devices)."""
+  return Mesh(np.asarray(devices if devices is not None else jax.devices()), (AXIS,))
 
 
 @functools.lru_cache(maxsize=None)
@@ -116,7 +115,8 @@ def batched_step(config, channels, sizes, scale, mesh):
     params, opt_state: a model's trees with a leading axis M, split over the mesh.
     frozen: ``scale`` param trees, the trained nets 0..scale-1, each with the axis M.
     levels: pyramid levels 0..scale, each (M, 1, h, w, C).
-    key: the step's key (``trainer.step_key``), shared by the models.
+    key: the step's key data (``jax.random.key_data`` of ``trainer.step_key``), shared by the
+      models; raw data, so that every process can pass the same host copy.
     loss: (M,).
   Model m's update is ``trainer.make_train_step``'s on the input ``trainer.cascade_input`` gives
   model m alone.
@@ -124,8 +124,9 @@ def batched_step(config, channels, sizes, scale, mesh):
   net = model_lib.for_config(config, channels)
   step = trainer.make_train_step(net, trainer.make_optimizer(config))
 
-  def one(params, opt_state, frozen, levels, key):
-    x = trainer.cascade_input(net, frozen, levels, sizes, config.interp, key, config.shuffle_p)
+  def one(params, opt_state, frozen, levels, key_data):
+    x = trainer.cascade_input(net, frozen, levels, sizes, config.interp,
+                              jax.random.wrap_key_data(key_data), config.shuffle_p)
     return step(params, opt_state, x, levels[scale])
 
   # shard_map rather than jit's automatic partitioning, which splits the grouped convs that
@@ -137,8 +138,8 @@ def batched_step(config, channels, sizes, scale, mesh):
   return jax.jit(local, donate_argnums=(0, 1))
 
 
-def train_many(images, config, workdir, *, batch_per_device=4, devices=None, process_index=0,
-               process_count=1, overwrite=False, report=print):
+def train_many(images, config, workdir, *, batch_per_device=4, devices=None, overwrite=False,
+               report=print):
   """Trains one independent SinIR model per image, many at a time.
 
   Args:
@@ -148,8 +149,8 @@ def train_many(images, config, workdir, *, batch_per_device=4, devices=None, pro
     workdir: image NAME trains in ``workdir/NAME``, a single run's workdir; a rerun continues
       each image where it stopped.
     batch_per_device: models trained at once on each device.
-    devices: the devices the models are split over (default: all of this process's).
-    process_index, process_count: this process trains ``host_share`` of the images.
+    devices: the devices the models are split over (default: all devices of all processes;
+      in a multi-process JAX every process calls ``train_many`` with the same arguments).
     overwrite: replace runs of another config or image in the images' folders.
     report: called with each progress line.
 
@@ -161,18 +162,12 @@ def train_many(images, config, workdir, *, batch_per_device=4, devices=None, pro
   config.validate()
   if batch_per_device < 1:
     raise io_lib.InputError(f"batch_per_device must be >= 1, got {batch_per_device}")
-  if jax.process_count() > 1:
-    raise io_lib.InputError(
-        "JAX runs multi-process here (jax.distributed or a multi-host TPU slice), where orbax "
-        "cannot save one host's own checkpoints: run one independent process per host with "
-        "--process_id and --num_processes (see launch/train_many.md)")
   named = (dict(images) if isinstance(images, collections.abc.Mapping)
            else image_names(images))
-  share = host_share(named, process_index, process_count)
-  many = _Many(config, workdir, models_mesh(devices), overwrite, report, len(share), start)
-  buckets = many.plan({name: named[name] for name in share})
-  report(f"{len(share)} image(s) in process {process_index + 1}/{process_count}: "
-         f"{len(buckets)} bucket(s) of equal pyramid sizes; {many.mesh.size} device(s) x "
+  many = _Many(config, workdir, models_mesh(devices), overwrite, report, len(named), start)
+  buckets = many.plan(dict(sorted(named.items())))
+  report(f"{len(named)} image(s): {len(buckets)} bucket(s) of equal pyramid sizes; "
+         f"{many.mesh.size} device(s) in {jax.process_count()} process(es) x "
          f"{batch_per_device} model(s)")
   for bucket in sorted(buckets):  # (level sizes, channels)
     pending = collections.deque(buckets.pop(bucket))  # models leave it (and memory) as they train
@@ -181,7 +176,8 @@ def train_many(images, config, workdir, *, batch_per_device=4, devices=None, pro
         many.train_chunk(chunk, channels=bucket[1])
       finally:
         for model in chunk:
-          model.run.close()
+          if model.run:
+            model.run.close()
   many.summary.seconds = time.perf_counter() - start
   return many.summary
 
@@ -193,9 +189,9 @@ class _Model:
   source: object  # path or (H, W, C) array
   plan: object  # its config.ScalePlan
   levels: list = None  # (1, h, w, C) per scale, loaded when the chunk opens
-  run: checkpoint.RunDir = None
+  run: checkpoint.RunDir = None  # process 0's only
   finished: list = dataclasses.field(default_factory=list)  # params of the trained scales
-  recons: list = dataclasses.field(default_factory=list)  # (h, w, C) per trained scale
+  recons: list = dataclasses.field(default_factory=list)  # (h, w, C) per scale; process 0's
 
 
 class _Many:
@@ -206,6 +202,13 @@ class _Many:
     self.overwrite, self.report, self.total, self.start = overwrite, report, total, start
     self.init_key, self.train_key = trainer.run_keys(config)
     self.summary = Summary()
+    self.writes = jax.process_index() == 0  # the process that opens the run folders
+
+  def from_writer(self, tree):
+    """``tree`` as process 0 has it (host arrays); every process passes one of that shape."""
+    if jax.process_count() == 1:
+      return tree
+    return multihost_utils.broadcast_one_to_all(tree)
 
   def fail(self, name, reason):
     self.summary.failures[name] = reason
@@ -239,23 +242,51 @@ class _Many:
 
   def open_chunk(self, pending, size):
     """Up to ``size`` models taken from the deque ``pending`` that still need training, with
-    their run folders open; models already trained, or whose folder is refused, are skipped."""
+    their pyramids and finished scales loaded; models already trained, or whose folder is
+    refused, are skipped. Process 0 opens the run folders (kept open in ``model.run``) and
+    decides; the other processes follow."""
+    taken, done, refused = 1, 2, 3  # outcome per model of pending, in order (0: not reached)
+    outcome = np.zeros(len(pending), np.int32)
+    finished = np.zeros(len(pending), np.int32)
+    if self.writes:
+      for i, model in enumerate(pending):
+        if (outcome == taken).sum() == size:
+          break
+        try:
+          self.open(model)
+        except io_lib.InputError as e:
+          self.fail(model.name, str(e))
+          outcome[i] = refused
+          continue
+        finished[i] = len(model.finished)
+        if len(model.finished) == model.plan.num_scales:
+          model.run.close()
+          self.report(f"{model.name}: all {model.plan.num_scales} scales already trained in "
+                      f"{model.run.path}")
+          outcome[i] = done
+        else:
+          outcome[i] = taken
+    outcome, finished = self.from_writer((outcome, finished))
     chunk = []
-    while pending and len(chunk) < size:
+    for status, count in zip(outcome, finished):
+      if not status:
+        break
       model = pending.popleft()
-      try:
-        self.open(model)
-      except io_lib.InputError as e:
-        self.fail(model.name, str(e))
-        continue
-      if len(model.finished) == model.plan.num_scales:
-        model.run.close()
+      if status == done:
         self.summary.already_done.append(model.name)
-        self.report(f"{model.name}: all {model.plan.num_scales} scales already trained in "
-                    f"{model.run.path}")
-        continue
-      chunk.append(model)
+      elif status == taken:
+        chunk.append(model)
+        if not self.writes:
+          model.levels, _ = trainer.prepare(model.source, self.config)
+          model.finished = [_zeros_like(self.abstract_params(model))] * int(count)
+      elif not self.writes:
+        self.summary.failures[model.name] = "its run folder was refused (see process 0)"
+    for model, trained in zip(chunk, self.from_writer([model.finished for model in chunk])):
+      model.finished = trained
     return chunk
+
+  def abstract_params(self, model):
+    return model_lib.abstract_params(self.config.net_ch, int(model.levels[0].shape[-1]))
 
   def open(self, model):
     """Loads the model's pyramid, opens its run folder as ``trainer.train`` would, restores its
@@ -264,8 +295,7 @@ class _Many:
     model.levels, _ = trainer.prepare(model.source, config)
     model.run = trainer.open_run(model.source, model.levels, config,
                                  os.path.join(self.workdir, model.name), self.overwrite)
-    channels = int(model.levels[0].shape[-1])
-    model.finished = model.run.finished_scales(model_lib.abstract_params(config.net_ch, channels))
+    model.finished = model.run.finished_scales(self.abstract_params(model))
     if len(model.finished) == plan.num_scales:
       return
     if not model.finished:
@@ -273,6 +303,7 @@ class _Many:
     else:
       self.report(f"resuming {model.run.path}: {len(model.finished)}/{plan.num_scales} scales "
                   f"already trained")
+    channels = int(model.levels[0].shape[-1])
     model.recons = trainer.reconstructions(model_lib.for_config(config, channels),
                                            model.finished, model.levels[0], plan.sizes,
                                            config.interp)
@@ -287,30 +318,33 @@ class _Many:
     self.report(f"training {len(chunk)} model(s) of {plan.sizes[-1][0]}x{plan.sizes[-1][1]} "
                 f"({plan.num_scales} scales): {', '.join(model.name for model in chunk)}")
     for scale in range(plan.num_scales):
-      starts = []  # (first step, model, (params, opt_state))
-      for model in chunk:
-        if self.failed(model) or len(model.finished) != scale:
-          continue
+      models = [m for m in chunk if not self.failed(m) and len(m.finished) == scale]
+      fresh = []  # (params, opt_state) at step 0
+      for model in models:
         params = (model_lib.init_params(self.init_key, config.net_ch, channels) if scale == 0
                   else jax.tree.map(jnp.copy, model.finished[-1]))
-        state = (params, optimizer.init(params))
-        resumed = model.run.latest_partial(scale, jax.eval_shape(lambda s=state: s))
-        if resumed:
+        fresh.append((params, optimizer.init(params)))
+      resumed = [model.run.latest_partial(scale, jax.eval_shape(lambda s=state: s))
+                 if self.writes else None for model, state in zip(models, fresh)]
+      first_steps = self.from_writer(np.array([r[1] if r else 0 for r in resumed], np.int32))
+      states = self.from_writer([r[0] if r else state for r, state in zip(resumed, fresh)])
+      for model, first_step in zip(models, first_steps):
+        if first_step:
           self.report(f"resuming {model.name} scale {scale + 1}/{plan.num_scales} at step "
-                      f"{resumed[1]}")
-        starts.append((resumed[1], model, resumed[0]) if resumed else (0, model, state))
-      starts.sort(key=lambda start: start[0])
+                      f"{first_step}")
+      starts = sorted(zip(first_steps.tolist(), range(len(models))))
       for first_step, group in itertools.groupby(starts, key=lambda start: start[0]):
-        group = list(group)
-        self.train_scale([m for _, m, _ in group], [s for _, _, s in group], scale, first_step,
-                         net, channels)
+        indices = [i for _, i in group]
+        self.train_scale([models[i] for i in indices], [states[i] for i in indices], scale,
+                         first_step, net, channels)
     for model in chunk:
       if self.failed(model):
         continue
-      trainer.write_reconstructions(model.run, model.recons)
+      if self.writes:
+        trainer.write_reconstructions(model.run, model.recons)
       self.summary.trained.append(model.name)
       self.report(f"done {model.name}: model, previews and reconstructions in "
-                  f"{model.run.path}; {self.progress()}")
+                  f"{os.path.join(self.workdir, model.name)}; {self.progress()}")
 
   def train_scale(self, models, states, scale, first_step, net, channels):
     """Trains ``scale`` of ``models`` together from ``first_step``, as ``trainer.train`` trains
@@ -335,28 +369,30 @@ class _Many:
     def check(done):
       """Fails the models whose loss or params became NaN or Inf; returns the losses since the
       last check, (steps, count)."""
-      losses = np.asarray(jax.device_get(pending), np.float64).reshape(-1, size)[:, :count]
+      losses = np.asarray(_to_host(pending), np.float64).reshape(-1, size)[:, :count]
       pending.clear()
-      finite = np.isfinite(losses).all(0) & _finite_per_model(jax.device_get(params), count)
+      finite = np.isfinite(losses).all(0) & _finite_per_model(_to_host(params), count)
       for model, ok in zip(models, finite):
         if not ok and not self.failed(model):
           self.fail(model.name, f"the loss became NaN or Inf at scale {scale + 1}/{n_scales}, "
-                    f"step {done}; the last good checkpoint is kept in {model.run.path}: try a "
-                    f"lower --lr")
+                    f"step {done}; the last good checkpoint is kept in "
+                    f"{os.path.join(self.workdir, model.name)}: try a lower --lr")
       return losses
 
-    def alive():
-      return [(m, model) for m, model in enumerate(models) if not self.failed(model)]
+    def writing():
+      """(m, model) of the models still training, in the process that writes their folders."""
+      return [(m, model) for m, model in enumerate(models)
+              if self.writes and not self.failed(model)]
 
     for step in range(first_step, config.iters):
-      params, opt_state, loss = step_fn(params, opt_state, frozen, levels,
-                                        trainer.step_key(self.train_key, scale, step))
+      key_data = np.asarray(jax.random.key_data(trainer.step_key(self.train_key, scale, step)))
+      params, opt_state, loss = step_fn(params, opt_state, frozen, levels, key_data)
       pending.append(loss)
       progress.stepped(step)
       done = step + 1
       if done % config.log_every == 0 or done == config.iters:
         losses = check(done)
-        for m, model in alive():
+        for m, model in writing():
           model.run.log({"scale": scale, "step": done, "loss": float(losses[-1, m]),
                          "mean_loss": float(losses[:, m].mean()),
                          "lr": trainer.learning_rate(config, step)})
@@ -365,22 +401,24 @@ class _Many:
                f"ETA chunk {progress.eta()}; {self.progress()}")
       if config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.iters:
         check(done)
-        host = jax.device_get((params, opt_state))
-        for m, model in alive():
+        host = _to_host((params, opt_state))
+        for m, model in writing():
           model.run.save_partial(scale, done, _model_slice(host, m), scale * config.iters + done)
       if config.preview_every and done % config.preview_every == 0:
-        host = jax.device_get(params)
-        for m, model in alive():
+        host = _to_host(params)
+        for m, model in writing():
           recon = trainer.next_reconstruction(net, _model_slice(host, m), model.recons,
                                               model.levels[0], plan.sizes, config.interp)
           trainer.write_preview(model.run, scale, model.levels[scale][0], recon, step=done)
 
     check(config.iters)
     seconds = time.perf_counter() - scale_start
-    host = jax.device_get(params)
-    for m, model in alive():
-      trained = _model_slice(host, m)
-      model.finished.append(trained)
+    host = _to_host(params)
+    for m, model in enumerate(models):
+      if not self.failed(model):
+        model.finished.append(_model_slice(host, m))
+    for m, model in writing():
+      trained = model.finished[-1]
       model.recons.append(trainer.next_reconstruction(net, trained, model.recons,
                                                       model.levels[0], plan.sizes, config.interp))
       trainer.save_finished_scale(model.run, scale, trained, plan, config, channels, seconds)
@@ -393,8 +431,23 @@ def _stack(trees, size, sharding):
   """The trees stacked on a new leading axis, padded to ``size`` with copies of the first (the
   dummy models), placed with ``sharding``."""
   trees = trees + [trees[0]] * (size - len(trees))
-  return jax.device_put(jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *trees),
-                        sharding)
+
+  def place(*leaves):
+    # Each process places its own devices' slices; jax.device_put would first check across
+    # processes that all hold the same stack (they do).
+    stacked = np.stack([np.asarray(leaf) for leaf in leaves])
+    return jax.make_array_from_callback(stacked.shape, sharding, lambda index: stacked[index])
+
+  return jax.tree.map(place, *trees)
+
+
+def _to_host(tree):
+  """The stacked models of every process as host arrays, in every process."""
+  return multihost_utils.process_allgather(tree, tiled=True)
+
+
+def _zeros_like(abstract_tree):
+  return jax.tree.map(lambda leaf: np.zeros(leaf.shape, leaf.dtype), abstract_tree)
 
 
 def _finite_per_model(tree, count):

@@ -5,15 +5,17 @@
 
 Image NAME (its file stem) trains in WORKDIR/NAME, a single run's workdir. Every Config field is
 a flag, the same for all images. Rerunning the same command continues where a killed job
-stopped. Several hosts: run the same command on each with --num_processes and --process_id
-(read from SLURM or Open MPI when those launched it); each trains its share of the images.
-Exit code 0 when at least one model is trained (the summary lists the failures), 1 when every
-image failed, 2 on bad flags.
+stopped. Several hosts: run the same command on each; the processes join through
+jax.distributed.initialize (--coordinator_address, --num_processes, --process_id; found by JAX
+under SLURM, Open MPI and, with --distributed, on Cloud TPU) and train the models on all their
+devices together; process 0 reports. Exit code 0 when at least one model is trained (the summary
+lists the failures), 1 when every image failed, 2 on bad flags.
 """
 import glob
 import os
 import sys
 
+import jax
 from absl import flags
 
 from sinir_jax import cli
@@ -24,33 +26,42 @@ flags.DEFINE_multi_string("images", None, "glob of training images, e.g. 'photos
                           "(repeatable; ** recurses); each trains in WORKDIR/<file stem>")
 flags.DEFINE_string("workdir", None, "folder of the runs, one subfolder per image")
 flags.DEFINE_integer("batch_per_device", 4, "models trained at once on each device")
-flags.DEFINE_integer("num_processes", None, "processes (hosts) sharing the images (default: "
-                     "from SLURM or Open MPI, else 1)")
+flags.DEFINE_bool("distributed", False, "join the job's other processes with "
+                  "jax.distributed.initialize, which finds them on Cloud TPU, SLURM and Open MPI "
+                  "(implied by the next three flags, and by SLURM or Open MPI with several tasks)")
+flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, where the processes "
+                    "meet (jax.distributed)")
+flags.DEFINE_integer("num_processes", None, "processes (hosts) of the job (jax.distributed)")
 flags.DEFINE_integer("process_id", None, "this process's index in [0, num_processes)")
 flags.DEFINE_bool("overwrite", False, "replace runs of another config or image in the image "
                   "folders")
 cli.define_config_flags()
 FLAGS = flags.FLAGS
 
-# (process id, process count) variables of the launchers whose clusters JAX also detects.
-_LAUNCHERS = (("SLURM", ("SLURM_JOB_ID", "SLURM_NODELIST", "SLURM_LOCALID"),
-               "SLURM_PROCID", "SLURM_NTASKS"),
-              ("Open MPI", ("OMPI_MCA_orte_hnp_uri",), "OMPI_COMM_WORLD_RANK",
-               "OMPI_COMM_WORLD_SIZE"))
+# Task-count variables of the launchers whose clusters jax.distributed.initialize detects.
+_LAUNCHER_TASKS = ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE")
 
 
-def process_share():
-  """(process_id, num_processes, where from): the flags, else the launcher's variables."""
-  if FLAGS.num_processes is not None or FLAGS.process_id is not None:
-    if FLAGS.num_processes is None or FLAGS.process_id is None:
-      raise io_lib.InputError("--num_processes and --process_id go together: give both")
-    if FLAGS.num_processes < 1:
-      raise io_lib.InputError(f"num_processes must be >= 1, got {FLAGS.num_processes}")
-    return FLAGS.process_id, FLAGS.num_processes, "flags"
-  for launcher, markers, index_var, count_var in _LAUNCHERS:
-    if all(var in os.environ for var in markers + (index_var, count_var)):
-      return int(os.environ[index_var]), int(os.environ[count_var]), launcher
-  return 0, 1, "single process"
+def join_processes():
+  """Calls jax.distributed.initialize when the flags or the launcher ask for several processes;
+  must run before anything else uses JAX."""
+  given = {name: FLAGS[name].value for name in ("coordinator_address", "num_processes",
+                                                "process_id")}
+  launched = any(int(os.environ.get(var, "1")) > 1 for var in _LAUNCHER_TASKS)
+  if not (FLAGS.distributed or launched or any(v is not None for v in given.values())):
+    return
+  if given["num_processes"] is not None and given["num_processes"] < 1:
+    raise io_lib.InputError(f"num_processes must be >= 1, got {given['num_processes']}")
+  if given["process_id"] is not None and not (
+      0 <= given["process_id"] < (given["num_processes"] or given["process_id"] + 1)):
+    raise io_lib.InputError(f"process_id must be in [0, num_processes), got {given['process_id']}")
+  try:
+    jax.distributed.initialize(**given)
+  except (ValueError, RuntimeError) as e:
+    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise io_lib.InputError(
+        f"cannot join the other processes ({reason}): give --coordinator_address=HOST:PORT, "
+        f"--num_processes and --process_id, or launch under SLURM, Open MPI or Cloud TPU") from e
 
 
 def image_paths(patterns):
@@ -74,18 +85,22 @@ def main(argv):
                             "--images='photos/*.jpg' --workdir=runs/photos")
   config = cli.config_from_flags()
   named = many.image_names(image_paths(FLAGS.images))
-  index, count, source = process_share()
+  join_processes()
+  reports = jax.process_index() == 0
+
+  def report(line):
+    if reports:
+      print(line, flush=True)
+
   workdir = os.path.abspath(FLAGS.workdir)
-  print(f"{len(named)} image(s); process {index + 1}/{count} ({source}); run folders in "
-        f"{workdir}", flush=True)
+  report(f"{len(named)} image(s); run folders in {workdir}")
   summary = many.train_many(named, config, workdir, batch_per_device=FLAGS.batch_per_device,
-                            process_index=index, process_count=count, overwrite=FLAGS.overwrite,
-                            report=lambda line: print(line, flush=True))
-  print("\n".join(summary.lines()), flush=True)
+                            overwrite=FLAGS.overwrite, report=report)
+  report("\n".join(summary.lines()))
   if summary.failures and not (summary.trained or summary.already_done):
     sys.exit(1)
-  print(f"next: python -m sinir_jax.infer --workdir={os.path.join(workdir, 'NAME')} "
-        f"--input=IMAGE")
+  report(f"next: python -m sinir_jax.infer --workdir={os.path.join(workdir, 'NAME')} "
+         f"--input=IMAGE")
 
 
 if __name__ == "__main__":

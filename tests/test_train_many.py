@@ -1,4 +1,5 @@
-"""train_many end to end, in subprocesses with 4 fake CPU devices, against single-image runs.
+"""train_many end to end, in subprocesses with 4 fake CPU devices (one process of 4, or two
+processes of 2 joined by jax.distributed on 127.0.0.1), against single-image runs.
 
 Equality with a single run (``sj.train``, same flags) is up to float32 rounding, which Adam
 amplifies where a gradient is about zero (see ``sinir_jax.many``, ``launch/train_many.md``).
@@ -13,6 +14,7 @@ against single runs and against single runs whose shuffles used other keys):
 import collections
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,14 +24,12 @@ import numpy as np
 import pytest
 
 import sinir_jax as sj
-from sinir_jax import many
 from conftest import smooth_image
 
 FLAGS = ["--min_size=12", "--max_size=24", "--scale_factor=0.7", "--net_ch=8", "--iters=4"]
 CONFIG = sj.Config(min_size=12, max_size=24, scale_factor=0.7, net_ch=8, iters=4)
 CADENCE = dict(checkpoint_every=0, preview_every=0, log_every=50)
-# Two buckets of 3 scales, landscape and portrait; sorted by name they alternate, so process 0
-# of 2 gets x0, x2, x4 (24x36) and process 1 x1, x3, x5 (36x24), each after a bad image.
+# Two buckets of 3 scales, landscape and portrait.
 SIZES = {f"x{k}": (24, 36) if k % 2 == 0 else (36, 24) for k in range(6)}
 
 
@@ -37,8 +37,8 @@ def _command(*args):
   return [sys.executable, "-m", "sinir_jax.train_many", *FLAGS, "--batch_per_device=1", *args]
 
 
-def _env():
-  return dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+def _env(devices=4):
+  return dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
 
 
 def _run(*args):
@@ -62,10 +62,16 @@ def images(tmp_path_factory):
 _Single = collections.namedtuple("_Single", "workdir model image recon")
 
 
+def _free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
 def _kill_then_resume_in_two(args, outcome):
   """Runs train_many in one process, SIGKILLs it in the middle of its first chunk's second scale
-  (after a mid-scale checkpoint), then finishes the job with two processes at once (as on two
-  hosts); records their outputs in ``outcome``."""
+  (after a mid-scale checkpoint), then finishes the job with two processes of 2 devices joined
+  by jax.distributed (as two hosts); records their outputs in ``outcome``."""
   proc = subprocess.Popen(_command(*args), stdout=subprocess.PIPE, text=True, env=_env())
   outcome["killed"] = []
   for line in proc.stdout:
@@ -74,8 +80,10 @@ def _kill_then_resume_in_two(args, outcome):
       proc.send_signal(signal.SIGKILL)
       break
   outcome["killed_code"] = proc.wait()
-  procs = [subprocess.Popen(_command(*args, "--num_processes=2", f"--process_id={index}"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+  address = f"--coordinator_address=127.0.0.1:{_free_port()}"
+  procs = [subprocess.Popen(_command(*args, address, "--num_processes=2", f"--process_id={index}"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(devices=2))
            for index in range(2)]
   outputs = [p.communicate(timeout=300) for p in procs]
   outcome["processes"] = [subprocess.CompletedProcess(p.args, p.returncode, *output)
@@ -120,20 +128,21 @@ def _assert_close_to_single(workdir, single):
 
 
 def test_killed_job_resumed_by_two_processes_matches_single_runs(images, trained):
-  # The two processes stand for two hosts; they are not joined by jax.distributed, where orbax
-  # would refuse to save one process's own arrays (see launch/train_many.md).
   singles, outcome, workdir = trained
   killed = "".join(outcome["killed"])
   assert outcome["killed_code"] == -signal.SIGKILL, killed
-  assert "8 image(s) in process 1/1: 2 bucket(s)" in killed and "4 device(s) x 1 model(s)" in killed
+  assert "8 image(s): 2 bucket(s)" in killed
+  assert "4 device(s) in 1 process(es) x 1 model(s)" in killed
   first, second = outcome["processes"]
-  for index, result in enumerate(outcome["processes"]):
+  for result in outcome["processes"]:
     assert result.returncode == 0, result.stderr
-    assert f"process {index + 1}/2 (flags)" in result.stdout
-    assert "summary: 3/4 models done" in result.stdout and "models/hour" in result.stdout
+  assert "4 device(s) in 2 process(es) x 1 model(s)" in first.stdout
+  assert "summary: 6/8 models done" in first.stdout and "models/hour" in first.stdout
   assert "resuming" in first.stdout and " at step 2" in first.stdout
   assert "corrupt: cannot read image" in first.stdout
-  assert "tiny: image is 8x8 but min_size is 12" in second.stdout
+  assert "tiny: image is 8x8 but min_size is 12" in first.stdout
+  # Process 0 reports for the job; the others print only the collectives library's lines.
+  assert all(line.startswith("[Gloo]") for line in second.stdout.splitlines()), second.stdout
   for name, single in singles.items():
     _assert_close_to_single(workdir / name, single)
     assert set(os.listdir(workdir / name)) == set(os.listdir(single.workdir))
@@ -160,9 +169,14 @@ def test_duplicate_stems_refused_one_line_exit_2(images, tmp_path):
   assert not (tmp_path / "runs").exists()
 
 
-def test_host_share_partitions_the_names():
-  names = [f"im{k}" for k in range(7)]
-  shares = [many.host_share(names, index, 3) for index in range(3)]
-  assert sorted(sum(shares, [])) == sorted(names) and [len(s) for s in shares] == [3, 2, 2]
-  with pytest.raises(sj.InputError, match="process_id"):
-    many.host_share(names, 3, 3)
+@pytest.mark.parametrize("args, message", [
+    (["--num_processes=2"], "cannot join the other processes (coordinator_address should be"),
+    (["--num_processes=2", "--process_id=2"], "process_id must be in [0, num_processes), got 2"),
+    (["--num_processes=0"], "num_processes must be >= 1, got 0"),
+])
+def test_bad_process_flags_one_line_exit_2(images, tmp_path, args, message):
+  result = _run(f"--images={images / 'good'}/x0.png", f"--workdir={tmp_path / 'runs'}", *args)
+  assert result.returncode == 2
+  assert message in result.stderr and "Traceback" not in result.stderr
+  assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+  assert not (tmp_path / "runs").exists()
