@@ -1,4 +1,4 @@
-"""Trains one SinIR model per image, many at a time on every local device.
+"""Trains one SinIR model per image, many at a time on every device (of every host).
 
   python -m sinir_jax.train_many --images='photos/*.jpg' --workdir=runs/photos \\
       --flagfile=configs/generic.cfg --batch_per_device=8
@@ -38,8 +38,9 @@ flags.DEFINE_bool("overwrite", False, "replace runs of another config or image i
 cli.define_config_flags()
 FLAGS = flags.FLAGS
 
-# Task-count variables of the launchers whose clusters jax.distributed.initialize detects.
-_LAUNCHER_TASKS = ("SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE")
+# Task counts that srun and mpirun set in the processes they launch (not in a batch script),
+# whose clusters jax.distributed.initialize detects.
+_LAUNCHER_TASKS = ("SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE")
 
 
 def join_processes():
@@ -50,11 +51,11 @@ def join_processes():
   launched = any(int(os.environ.get(var, "1")) > 1 for var in _LAUNCHER_TASKS)
   if not (FLAGS.distributed or launched or any(v is not None for v in given.values())):
     return
-  if given["num_processes"] is not None and given["num_processes"] < 1:
-    raise io_lib.InputError(f"num_processes must be >= 1, got {given['num_processes']}")
-  if given["process_id"] is not None and not (
-      0 <= given["process_id"] < (given["num_processes"] or given["process_id"] + 1)):
-    raise io_lib.InputError(f"process_id must be in [0, num_processes), got {given['process_id']}")
+  count, index = given["num_processes"], given["process_id"]
+  if count is not None and count < 1:
+    raise io_lib.InputError(f"num_processes must be >= 1, got {count}")
+  if index is not None and (index < 0 or count is not None and index >= count):
+    raise io_lib.InputError(f"process_id must be in [0, num_processes), got {index}")
   try:
     jax.distributed.initialize(**given)
   except (ValueError, RuntimeError) as e:

@@ -169,13 +169,17 @@ def test_duplicate_stems_refused_one_line_exit_2(images, tmp_path):
   assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--num_processes=2"], "cannot join the other processes (coordinator_address should be"),
-    (["--num_processes=2", "--process_id=2"], "process_id must be in [0, num_processes), got 2"),
-    (["--num_processes=0"], "num_processes must be >= 1, got 0"),
+@pytest.mark.parametrize("args, launcher, message", [
+    (["--num_processes=2"], {}, "cannot join the other processes (coordinator_address should be"),
+    # srun's step of 2 tasks asks to join (here without the rest of SLURM's variables).
+    ([], {"SLURM_STEP_NUM_TASKS": "2"}, "cannot join the other processes"),
+    (["--num_processes=2", "--process_id=2"], {}, "process_id must be in [0, num_processes), got 2"),
+    (["--num_processes=0"], {}, "num_processes must be >= 1, got 0"),
 ])
-def test_bad_process_flags_one_line_exit_2(images, tmp_path, args, message):
-  result = _run(f"--images={images / 'good'}/x0.png", f"--workdir={tmp_path / 'runs'}", *args)
+def test_bad_process_flags_one_line_exit_2(images, tmp_path, args, launcher, message):
+  result = subprocess.run(
+      _command(f"--images={images / 'good'}/x0.png", f"--workdir={tmp_path / 'runs'}", *args),
+      capture_output=True, text=True, timeout=300, env=dict(_env(), **launcher))
   assert result.returncode == 2
   assert message in result.stderr and "Traceback" not in result.stderr
   assert len(result.stderr.strip().splitlines()) == 1, result.stderr
