@@ -190,6 +190,8 @@ def main(argv):
   if not sizes or min(sizes) < 26 or FLAGS.channels < 2 or FLAGS.steps < 1:
     raise io_lib.InputError("need --sizes > 25 (the coarsest level is 25 px), --channels >= 2 "
                             "and --steps >= 1")
+  # compile_seconds means compiling: a persistent-cache hit from an earlier run would hide it.
+  jax.config.update("jax_enable_compilation_cache", False)
   results = run(sizes, FLAGS.channels, FLAGS.steps, FLAGS.iters, FLAGS.precision,
                 FLAGS.photo_size, FLAGS.matmul_size, FLAGS.train_time)
   if FLAGS.json:

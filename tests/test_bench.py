@@ -1,5 +1,6 @@
 """A CI-sized benchmark run: checks the output format, not the speed."""
 import json
+import os
 import subprocess
 import sys
 
@@ -8,11 +9,15 @@ from sinir_jax import bench
 
 def test_bench_writes_table_and_json(tmp_path):
   out = tmp_path / "bench.json"
+  # The persistent compilation cache, set to keep every compile: the bench must not use it.
+  env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(tmp_path / "cache"),
+             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
   result = subprocess.run(
       [sys.executable, "-m", "sinir_jax.bench", "--sizes=30,34", "--channels=8", "--steps=1",
        "--photo_size=32", "--matmul_size=256", f"--json={out}"],
-      capture_output=True, text=True, timeout=300)
+      capture_output=True, text=True, timeout=300, env=env)
   assert result.returncode == 0, result.stderr
+  assert not (tmp_path / "cache").exists()  # compile_seconds are cold compiles
   assert "GFLOP/s" in result.stdout and "photo transfer" in result.stdout
   data = json.loads(out.read_text())
   assert isinstance(data["device"], str) and data["ceiling_gflops"] > 0
