@@ -366,12 +366,12 @@ class _Many:
     scale_start = time.perf_counter()
     pending = []
 
-    def check(done):
-      """Fails the models whose loss or params became NaN or Inf; returns the losses since the
-      last check, (steps, count)."""
+    def check(done, host_params):
+      """Fails the models whose loss or params (``host_params``, from ``_to_host``) became NaN
+      or Inf; returns the losses since the last check, (steps, count)."""
       losses = np.asarray(_to_host(pending), np.float64).reshape(-1, size)[:, :count]
       pending.clear()
-      finite = np.isfinite(losses).all(0) & _finite_per_model(_to_host(params), count)
+      finite = np.isfinite(losses).all(0) & _finite_per_model(host_params, count)
       for model, ok in zip(models, finite):
         if not ok and not self.failed(model):
           self.fail(model.name, f"the loss became NaN or Inf at scale {scale + 1}/{n_scales}, "
@@ -391,7 +391,7 @@ class _Many:
       progress.stepped(step)
       done = step + 1
       if done % config.log_every == 0 or done == config.iters:
-        losses = check(done)
+        losses = check(done, _to_host(params))
         for m, model in writing():
           model.run.log({"scale": scale, "step": done, "loss": float(losses[-1, m]),
                          "mean_loss": float(losses[:, m].mean()),
@@ -400,8 +400,8 @@ class _Many:
                f"{losses[-1].mean():.4f} (mean of {count} models) {progress.rate():.2f} steps/s "
                f"ETA chunk {progress.eta()}; {self.progress()}")
       if config.checkpoint_every and done % config.checkpoint_every == 0 and done < config.iters:
-        check(done)
         host = _to_host((params, opt_state))
+        check(done, host[0])
         for m, model in writing():
           model.run.save_partial(scale, done, _model_slice(host, m), scale * config.iters + done)
       if config.preview_every and done % config.preview_every == 0:
@@ -411,9 +411,9 @@ class _Many:
                                               model.levels[0], plan.sizes, config.interp)
           trainer.write_preview(model.run, scale, model.levels[scale][0], recon, step=done)
 
-    check(config.iters)
-    seconds = time.perf_counter() - scale_start
     host = _to_host(params)
+    check(config.iters, host)
+    seconds = time.perf_counter() - scale_start
     for m, model in enumerate(models):
       if not self.failed(model):
         model.finished.append(_model_slice(host, m))
