@@ -141,8 +141,10 @@ def test_killed_job_resumed_by_two_processes_matches_single_runs(images, trained
   assert "resuming" in first.stdout and " at step 2" in first.stdout
   assert "corrupt: cannot read image" in first.stdout
   assert "tiny: image is 8x8 but min_size is 12" in first.stdout
-  # Process 0 reports for the job; the others print only the collectives library's lines.
-  assert all(line.startswith("[Gloo]") for line in second.stdout.splitlines()), second.stdout
+  # Process 0 reports for the job. (The others' stdout holds the collectives library's
+  # "[Gloo] Rank ..." lines, which its threads may interleave.)
+  for report_text in ("image(s)", "training ", "scale 1/", "done x", "summary:", "next:"):
+    assert report_text not in second.stdout, second.stdout
   for name, single in singles.items():
     _assert_close_to_single(workdir / name, single)
     assert set(os.listdir(workdir / name)) == set(os.listdir(single.workdir))
