@@ -317,12 +317,12 @@ class _Many:
     plan = chunk[0].plan
     self.report(f"training {len(chunk)} model(s) of {plan.sizes[-1][0]}x{plan.sizes[-1][1]} "
                 f"({plan.num_scales} scales): {', '.join(model.name for model in chunk)}")
+    initial = model_lib.init_params(self.init_key, config.net_ch, channels)  # every model's
     for scale in range(plan.num_scales):
       models = [m for m in chunk if not self.failed(m) and len(m.finished) == scale]
-      fresh = []  # (params, opt_state) at step 0
+      fresh = []  # (params, opt_state) at step 0; _stack copies them
       for model in models:
-        params = (model_lib.init_params(self.init_key, config.net_ch, channels) if scale == 0
-                  else jax.tree.map(jnp.copy, model.finished[-1]))
+        params = initial if scale == 0 else model.finished[-1]
         fresh.append((params, optimizer.init(params)))
       resumed = [model.run.latest_partial(scale, jax.eval_shape(lambda s=state: s))
                  if self.writes else None for model, state in zip(models, fresh)]
