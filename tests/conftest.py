@@ -1,15 +1,19 @@
 """Shared test fixtures: golden values, tiny images, and the ../shared folder when present."""
+import atexit
 import os
 import pathlib
-
+import shutil
 import tempfile
 
 import numpy as np
 import pytest
 
 # One persistent compilation cache for the whole session, subprocesses included: the CLI tests
-# compile the same tiny steps again and again.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="sinir_jax_cache_"))
+# compile the same tiny steps again and again. Made by the first process (pytest-xdist's workers
+# inherit it) and removed when that process exits.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="sinir_jax_cache_")
+  atexit.register(shutil.rmtree, os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"

@@ -61,7 +61,10 @@ def test_jitted_net_compiles_once():
   assert len(traces) == 1
 
 
-@pytest.mark.parametrize("shape", [(2, 9, 13, 8), (1, 2, 3, 8), (1, 3, 2, 8), (1, 26, 25, 8)])
+# Below and above model._WINOGRAD_MIN_PIXELS (the CPU's Winograd form): odd and even sides,
+# tiny images, batches.
+@pytest.mark.parametrize("shape", [(2, 9, 13, 8), (1, 2, 3, 8), (1, 3, 2, 8), (1, 26, 25, 8),
+                                   (2, 49, 50, 8), (1, 64, 37, 8), (1, 2, 1200, 8)])
 def test_reflect_conv_matches_plain_conv_values_and_gradients(shape):
   x = jax.random.normal(jax.random.key(0), shape)
   kernel = jax.random.normal(jax.random.key(1), (3, 3, 8, 6)) * 0.2
