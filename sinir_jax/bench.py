@@ -4,8 +4,11 @@
 
 For each square size (the paper's Table 1 settings: default scales, 500 steps per scale) it
 times full training steps (frozen cascade + update of the trained net) at every scale, and
-reports per-scale step time, the full training time, compile time, achieved GFLOP/s next to the float32 (or bfloat16) matmul rate measured in the same run,
-and peak memory; then the latency of a 1024x1024 photo-realistic transfer (factor 1, 2 scales).
+reports per-scale step time, the full training time, compile time, achieved GFLOP/s next to the
+float32 (or bfloat16) matmul rate measured in the same run, and peak memory; then the latency of
+a 1024x1024 photo-realistic transfer (factor 1, 2 scales). GFLOP/s counts the direct
+convolutions' flops: on CPU the 3x3 convs run as Winograd's F(2x2, 3x3) with 2.25x fewer
+multiplies, so there it is an effective rate that can pass the matmul rate.
 
 The training time is real (``sj.train`` timed end to end, compiles included) on accelerators and
 extrapolated on CPU (``iters`` x the timed step per scale, plus compile time), where a real run
@@ -61,7 +64,7 @@ def matmul_gflops(n, dtype, repeats=5):
 
 
 def net_flops(h, w, features, channels):
-  """Multiply-adds x 2 of one ScaleNet forward at (h, w)."""
+  """Multiply-adds x 2 of one ScaleNet forward at (h, w), its convs counted as direct ones."""
   half = features // 2
   per_pixel = channels * half + half * features + 6 * 9 * features * features + (
       features * half + half * channels)
