@@ -94,10 +94,12 @@ def _winograd_conv(padded, kernel):
                             kernel.astype(jnp.float32)).reshape(16, c, out).astype(kernel.dtype)
   products = [jnp.matmul(v, kernel_tiles[t], preferred_element_type=jnp.float32).reshape(
       n, tiles_h, tiles_w, out) for t, v in enumerate(_input_tiles(padded, h, w))]
-  columns = [_winograd_at(products[j::4]) for j in range(4)]  # products[4 * i + j]
-  rows = [[_winograd_at([columns[j][a] for j in range(4)])[b] for b in range(2)]
-          for a in range(2)]  # rows[a][b]: the outputs at (2 * tile + a, 2 * tile + b)
-  y = jnp.stack([jnp.stack(row, axis=3) for row in rows], axis=2)
+  # products[4 * i + j] is tile row transform i, column transform j; A^T along i, then along j:
+  # outputs[a][b] holds the outputs at (2 * tile row + a, 2 * tile column + b).
+  along_i = [_winograd_at(products[j::4]) for j in range(4)]
+  outputs = [[_winograd_at([along_i[j][a] for j in range(4)])[b] for b in range(2)]
+             for a in range(2)]
+  y = jnp.stack([jnp.stack(row, axis=3) for row in outputs], axis=2)
   y = y.reshape(n, 2 * tiles_h, 2 * tiles_w, out)
   return y[:, :h, :w].astype(padded.dtype)
 
