@@ -74,11 +74,18 @@ def _tiles(h, w):
   return -(-h // 2), -(-w // 2)
 
 
+def _pad_to_tiles(a, h, w):
+  """``a`` (N, H, W, C) with a zero last row/column where the output size (h, w) is odd, so that
+  2x2 output tiles cover it (outputs there are cropped, and their gradient is zero)."""
+  tiles_h, tiles_w = _tiles(h, w)
+  return jnp.pad(a, ((0, 0), (0, 2 * tiles_h - h), (0, 2 * tiles_w - w), (0, 0)))
+
+
 def _input_tiles(padded, h, w):
   """The 16 transformed input tiles, each (N * tiles, C), of the VALID 3x3 conv of ``padded``
-  (N, h + 2, w + 2, C) whose output is (h, w); odd sizes get a zero row/column past the end."""
+  (N, h + 2, w + 2, C) whose output is (h, w)."""
   tiles_h, tiles_w = _tiles(h, w)
-  padded = jnp.pad(padded, ((0, 0), (0, 2 * tiles_h - h), (0, 2 * tiles_w - w), (0, 0)))
+  padded = _pad_to_tiles(padded, h, w)
   rows = _winograd_bt([padded[:, i:i + 2 * tiles_h:2] for i in range(4)])
   return [col.reshape(-1, padded.shape[-1]) for row in rows
           for col in _winograd_bt([row[:, :, j:j + 2 * tiles_w:2] for j in range(4)])]
@@ -108,8 +115,7 @@ def _winograd_kernel_grad(padded, grad):
   """The kernel gradient (3, 3, in, out) of the VALID 3x3 conv of ``padded`` (N, h + 2, w + 2,
   in) for the output gradient ``grad`` (N, h, w, out)."""
   h, w = grad.shape[1:3]
-  tiles_h, tiles_w = _tiles(h, w)
-  grad = jnp.pad(grad, ((0, 0), (0, 2 * tiles_h - h), (0, 2 * tiles_w - w), (0, 0)))
+  grad = _pad_to_tiles(grad, h, w)
   grads = [col.reshape(-1, grad.shape[-1])
            for row in _winograd_a([grad[:, i::2] for i in range(2)])
            for col in _winograd_a([row[:, :, j::2] for j in range(2)])]
