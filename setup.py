@@ -3,8 +3,8 @@ import setuptools
 
 setuptools.setup(
     name="sinir_jax",
-    version="0.1.0",
-    description="SinIR single-image reconstruction and manipulation in JAX/Flax",
+    version="0.2.0",
+    description="Deep internal learning in JAX/Flax: SinIR and more, trained on one image",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=setuptools.find_packages(include=["sinir_jax", "sinir_jax.*"]),
@@ -23,6 +23,7 @@ setuptools.setup(
         "scipy>=1.10",
         "imageio>=2.31",
         "absl-py>=1.4",
+        "matplotlib>=3.7",  # plots: loss curves, benchmark bars and trade-offs
     ],
     extras_require={
         "test": ["pytest>=7.4", "pytest-xdist>=3.5"],

@@ -1,28 +1,35 @@
-"""sinir_jax: SinIR (Yoo & Chen, ICML 2021) in JAX/Flax.
+"""sinir_jax: deep internal learning in JAX/Flax, networks trained at test time on one image.
 
-Train a cascade of small fully convolutional nets on one image, then manipulate other images by
-choosing the scale at which they enter the cascade.
+SinIR (Yoo & Chen, ICML 2021) first: train a cascade of small fully convolutional nets on one
+image, then manipulate other images by choosing the scale at which they enter the cascade.
+``sinir_jax.core`` is the engine every method shares; ``sinir_jax.sinir`` is SinIR's own.
 """
-from sinir_jax.cascade import Model
-from sinir_jax.checkpoint import load_model
-from sinir_jax.config import Config
-from sinir_jax.corruption import pixel_shuffle
-from sinir_jax.host_memory import keep_freed_host_memory
-from sinir_jax.io import InputError
-from sinir_jax.io import load_image
-from sinir_jax.io import save_image
-from sinir_jax.losses import sinir_loss
-from sinir_jax.many import train_many
-from sinir_jax.model import ScaleNet
-from sinir_jax.model import params_from_torch
-from sinir_jax.pyramid import build_pyramid
-from sinir_jax.pyramid import scale_params
-from sinir_jax.resampling import resize
-from sinir_jax.trainer import train
+from sinir_jax.core.errors import DiskFullError
+from sinir_jax.core.errors import InputError
+from sinir_jax.core.grids import grid
+from sinir_jax.core.grids import to_uint8
+from sinir_jax.core.host_memory import keep_freed_host_memory
+from sinir_jax.core.images import DEFAULT_IMAGE
+from sinir_jax.core.images import load_image
+from sinir_jax.core.images import save_image
+from sinir_jax.core.resampling import resize
+from sinir_jax.sinir.cascade import Model
+from sinir_jax.sinir.config import Config
+from sinir_jax.sinir.corruption import pixel_shuffle
+from sinir_jax.sinir.loss import sinir_loss
+from sinir_jax.sinir.many import train_many
+from sinir_jax.sinir.network import ScaleNet
+from sinir_jax.sinir.network import params_from_torch
+from sinir_jax.sinir.pyramid import build_pyramid
+from sinir_jax.sinir.pyramid import scale_params
+from sinir_jax.sinir.runs import load_model
+from sinir_jax.sinir.trainer import TrainingDiverged
+from sinir_jax.sinir.trainer import train
 
 __all__ = [
-    "Config", "InputError", "Model", "ScaleNet", "build_pyramid", "keep_freed_host_memory",
-    "load_image", "load_model", "params_from_torch", "pixel_shuffle", "resize", "save_image",
-    "scale_params", "sinir_loss", "train", "train_many",
+    "Config", "DEFAULT_IMAGE", "DiskFullError", "InputError", "Model", "ScaleNet",
+    "TrainingDiverged", "build_pyramid", "grid", "keep_freed_host_memory", "load_image",
+    "load_model", "params_from_torch", "pixel_shuffle", "resize", "save_image", "scale_params",
+    "sinir_loss", "to_uint8", "train", "train_many",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

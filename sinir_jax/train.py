@@ -2,9 +2,10 @@
 
   python -m sinir_jax.train --image=photo.jpg --workdir=runs/photo --flagfile=configs/generic.cfg
 
-Every Config field is a flag. Without --image it trains on the bundled default image; without
+Every field of sj.Config is a flag. Without --image it trains on the bundled photo; without
 --workdir it creates a fresh folder under ./runs and prints it. Rerunning the same command
-continues an interrupted run from its last checkpoint.
+continues an interrupted run from its last checkpoint. --infer_input=PATH (with the other
+--infer_* flags, those of python -m sinir_jax.infer) manipulates an image right after training.
 """
 import datetime
 import os
@@ -12,17 +13,28 @@ import sys
 
 from absl import flags
 
-from sinir_jax import cli
-from sinir_jax import io as io_lib
-from sinir_jax import manipulate
-from sinir_jax import trainer
+from sinir_jax import infer
+from sinir_jax.core import cli
+from sinir_jax.core import images
+from sinir_jax.core.errors import InputError
+from sinir_jax.sinir import config as config_lib
+from sinir_jax.sinir import manipulate
+from sinir_jax.sinir import trainer
 
-flags.DEFINE_string("image", None, "training image (default: the bundled coffee photo)")
-flags.DEFINE_string("workdir", None, "run folder (default: a new folder under ./runs)")
-flags.DEFINE_bool("overwrite", False, "replace a run of another config or image in --workdir")
-cli.define_config_flags()
-cli.define_infer_flags(prefix="infer_")  # --infer_input=PATH manipulates it after training
 FLAGS = flags.FLAGS
+
+
+def define_flags(command):
+  command.group("run", [
+      flags.DEFINE_string("image", None, "training image (default: the bundled coffee photo)"),
+      flags.DEFINE_string("workdir", None, "run folder (default: a new folder under ./runs)"),
+      flags.DEFINE_bool("overwrite", False, "replace a run of another config or image in "
+                        "--workdir"),
+  ])
+  command.group("training (sj.Config; configs/*.cfg hold the release's recipes)",
+                cli.define_config_flags(config_lib.Config))
+  infer.define_request_flags(command, prefix="infer_",
+                             title="manipulation after training (as python -m sinir_jax.infer)")
 
 
 def _fresh_workdir(image_path):
@@ -36,25 +48,34 @@ def _fresh_workdir(image_path):
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise io_lib.InputError(f"unexpected arguments {argv[1:]}: flags look like --name=value")
-  config = cli.config_from_flags()
-  image_path = os.path.abspath(FLAGS.image or io_lib.DEFAULT_IMAGE)
+  cli.no_arguments(argv)
+  config = cli.config_from_flags(config_lib.Config)
+  if FLAGS["image"].present and not FLAGS.image:
+    raise InputError("--image is empty: pass an image path, or leave --image out to train on "
+                     "the bundled photo")
+  image_path = os.path.abspath(FLAGS.image or images.DEFAULT_IMAGE)
+  request = None
+  if FLAGS.infer_input:
+    request = infer.request_from_flags(FLAGS.infer_input, prefix="infer_")
+  # Everything is checked before any work: the image and its scale plan, the --infer_* inputs.
+  _, plan = trainer.prepare(image_path, config)
+  if request is not None:
+    manipulate.check_request(request, plan.num_scales, prefix="infer_")
   workdir = os.path.abspath(FLAGS.workdir or _fresh_workdir(image_path))
   print(f"training on {image_path}; run folder: {workdir}", flush=True)
-  infer = cli.infer_options("infer_") if FLAGS.infer_input else None
   report = lambda line: print(line, flush=True)
   try:
     model = trainer.train(image_path, config, workdir, overwrite=FLAGS.overwrite, report=report)
   except trainer.TrainingDiverged as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
-  if infer is not None:
-    output_dir = manipulate.fresh_dir(os.path.join(
-        workdir, "infer", cli.infer_dir_name(FLAGS.infer_input, infer)))
-    manipulate.write_manipulations(model, FLAGS.infer_input, output_dir, report=report, **infer)
+  if request is not None:
+    output_dir = manipulate.fresh_dir(os.path.join(workdir, "infer", request.output_name()))
+    manipulate.write_manipulations(model, request, output_dir, report=report)
   print(f"next: python -m sinir_jax.infer --workdir={workdir} --input=IMAGE")
 
 
+cli.callable_module(__name__, trainer.train)  # sj.train stays callable once this is imported
+
 if __name__ == "__main__":
-  cli.run(main)
+  cli.run(main, define_flags, __doc__)

@@ -18,25 +18,36 @@ import sys
 import jax
 from absl import flags
 
-from sinir_jax import cli
-from sinir_jax import io as io_lib
-from sinir_jax import many
+from sinir_jax.core import cli
+from sinir_jax.core.errors import InputError
+from sinir_jax.sinir import config as config_lib
+from sinir_jax.sinir import many
 
-flags.DEFINE_multi_string("images", None, "glob of training images, e.g. 'photos/*.jpg' "
-                          "(repeatable; ** recurses); each trains in WORKDIR/<file stem>")
-flags.DEFINE_string("workdir", None, "folder of the runs, one subfolder per image")
-flags.DEFINE_integer("batch_per_device", 4, "models trained at once on each device")
-flags.DEFINE_bool("distributed", False, "join the job's other processes with "
-                  "jax.distributed.initialize, which finds them on Cloud TPU, SLURM and Open MPI "
-                  "(implied by the next three flags, and by SLURM or Open MPI with several tasks)")
-flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, where the processes "
-                    "meet (jax.distributed)")
-flags.DEFINE_integer("num_processes", None, "processes (hosts) of the job (jax.distributed)")
-flags.DEFINE_integer("process_id", None, "this process's index in [0, num_processes)")
-flags.DEFINE_bool("overwrite", False, "replace runs of another config or image in the image "
-                  "folders")
-cli.define_config_flags()
 FLAGS = flags.FLAGS
+
+
+def define_flags(command):
+  command.group("runs", [
+      flags.DEFINE_multi_string("images", None, "glob of training images, e.g. 'photos/*.jpg' "
+                                "(repeatable; ** recurses); each trains in WORKDIR/<file stem>"),
+      flags.DEFINE_string("workdir", None, "folder of the runs, one subfolder per image"),
+      flags.DEFINE_integer("batch_per_device", 4, "models trained at once on each device"),
+      flags.DEFINE_bool("overwrite", False, "replace runs of another config or image in the "
+                        "image folders"),
+  ])
+  command.group("several processes (hosts)", [
+      flags.DEFINE_bool("distributed", False, "join the job's other processes with "
+                        "jax.distributed.initialize, which finds them on Cloud TPU, SLURM and "
+                        "Open MPI (implied by the next three flags, and by SLURM or Open MPI "
+                        "with several tasks)"),
+      flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, where the "
+                          "processes meet (jax.distributed)"),
+      flags.DEFINE_integer("num_processes", None, "processes (hosts) of the job "
+                           "(jax.distributed)"),
+      flags.DEFINE_integer("process_id", None, "this process's index in [0, num_processes)"),
+  ])
+  command.group("training (sj.Config, the same for every image)",
+                cli.define_config_flags(config_lib.Config))
 
 # Task counts that srun and mpirun set in the processes they launch (not in a batch script),
 # whose clusters jax.distributed.initialize detects.
@@ -53,14 +64,14 @@ def join_processes():
     return
   count, index = given["num_processes"], given["process_id"]
   if count is not None and count < 1:
-    raise io_lib.InputError(f"num_processes must be >= 1, got {count}")
+    raise InputError(f"num_processes must be >= 1, got {count}")
   if index is not None and (index < 0 or count is not None and index >= count):
-    raise io_lib.InputError(f"process_id must be in [0, num_processes), got {index}")
+    raise InputError(f"process_id must be in [0, num_processes), got {index}")
   try:
     jax.distributed.initialize(**given)
   except (ValueError, RuntimeError) as e:
     reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise io_lib.InputError(
+    raise InputError(
         f"cannot join the other processes ({reason}): give --coordinator_address=HOST:PORT, "
         f"--num_processes and --process_id, or launch under SLURM, Open MPI or Cloud TPU") from e
 
@@ -72,19 +83,20 @@ def image_paths(patterns):
   for pattern in patterns:
     matches = glob.glob(pattern, recursive=True)
     if not matches:
-      raise io_lib.InputError(f"--images={pattern!r} matches no file: check the path and quote "
+      raise InputError(f"--images={pattern!r} matches no file: check the path and quote "
                               f"the glob")
     paths.update(os.path.realpath(path) for path in matches)
   return sorted(paths)
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise io_lib.InputError(f"unexpected arguments {argv[1:]}: flags look like --name=value")
+  cli.no_arguments(argv)
   if not FLAGS.images or not FLAGS.workdir:
-    raise io_lib.InputError("--images and --workdir are required: e.g. "
-                            "--images='photos/*.jpg' --workdir=runs/photos")
-  config = cli.config_from_flags()
+    raise InputError("--images and --workdir are required: e.g. --images='photos/*.jpg' "
+                     "--workdir=runs/photos")
+  if FLAGS.batch_per_device < 1:
+    raise InputError(f"--batch_per_device must be >= 1, got {FLAGS.batch_per_device}")
+  config = cli.config_from_flags(config_lib.Config)
   named = many.image_names(image_paths(FLAGS.images))
   join_processes()
   reports = jax.process_index() == 0
@@ -104,5 +116,7 @@ def main(argv):
          f"--input=IMAGE")
 
 
+cli.callable_module(__name__, many.train_many)  # sj.train_many stays callable once this is imported
+
 if __name__ == "__main__":
-  cli.run(main)
+  cli.run(main, define_flags, __doc__)
