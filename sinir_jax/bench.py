@@ -32,6 +32,8 @@ def define_flags(command):
       flags.DEFINE_integer("photo_size", 1024, "side of the photo-transfer latency test (0: skip)"),
       flags.DEFINE_integer("matmul_size", 2048, "side of the square matmul that measures the "
                            "ceiling"),
+      flags.DEFINE_integer("steps_per_call", 1, "training steps per compiled call (K); the "
+                           "step times are per step"),
       flags.DEFINE_enum("train_time", "auto", ["auto", "real", "extrapolated"],
                         "how train_seconds is got; auto: real off CPU, extrapolated on CPU"),
       flags.DEFINE_string("json", None, "also write the results here as JSON"),
@@ -47,10 +49,13 @@ def main(argv):
   if not sizes or min(sizes) < 26 or FLAGS.channels < 2 or FLAGS.steps < 1:
     raise InputError("need --sizes > 25 (the coarsest level is 25 px), --channels >= 2 and "
                      "--steps >= 1")
+  if FLAGS.steps_per_call < 1:
+    raise InputError(f"--steps_per_call must be >= 1, got {FLAGS.steps_per_call}")
   # compile_seconds means compiling: a persistent-cache hit from an earlier run would hide it.
   jax.config.update("jax_enable_compilation_cache", False)
   results = speed.run(sizes, FLAGS.channels, FLAGS.steps, FLAGS.iters, FLAGS.precision,
-                      FLAGS.photo_size, FLAGS.matmul_size, FLAGS.train_time)
+                      FLAGS.photo_size, FLAGS.matmul_size, FLAGS.train_time,
+                      FLAGS.steps_per_call)
   if FLAGS.json:
     files.write_atomic(FLAGS.json, json.dumps(results, indent=2) + "\n")
     print(f"wrote {FLAGS.json}")

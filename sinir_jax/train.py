@@ -58,7 +58,10 @@ def main(argv):
   if FLAGS.infer_input:
     request = infer.request_from_flags(FLAGS.infer_input, prefix="infer_")
   # Everything is checked before any work: the image and its scale plan, the --infer_* inputs.
-  _, plan = trainer.prepare(image_path, config)
+  try:
+    _, plan = trainer.prepare(image_path, config)
+  except InputError as e:
+    raise InputError(f"--image: {e}") from None
   if request is not None:
     manipulate.check_request(request, plan.num_scales, prefix="infer_")
   workdir = os.path.abspath(FLAGS.workdir or _fresh_workdir(image_path))

@@ -1,9 +1,12 @@
 """Shared test fixtures and helpers: golden values, tiny images and configs, the ../shared folder
 when present."""
 import atexit
+import json
 import os
 import pathlib
 import shutil
+import subprocess
+import sys
 import tempfile
 
 # One persistent compilation cache for the whole session, subprocesses included: the CLI tests
@@ -71,3 +74,49 @@ def release_params(data, prefix):
   """The release's weights stored under ``prefix/`` of a golden npz, as ScaleNet params."""
   return sj.params_from_torch({k[len(prefix) + 1:]: data[k] for k in data
                                if k.startswith(prefix + "/")})
+
+
+_BATTERY = """
+import contextlib, io, json, sys
+from absl import flags
+from sinir_jax.core import cli
+import sinir_jax.{module} as tool
+command = cli.Command(tool.__doc__)
+tool.define_flags(command)
+outcomes = {{}}
+for name, argv in json.loads(sys.argv[1]).items():
+  flags.FLAGS.unparse_flags()
+  out, err, code = io.StringIO(), io.StringIO(), 0
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    try:
+      args = cli.parser(command)(["{module}", *argv])
+      cli.guarded(tool.main)(args)
+    except SystemExit as e:
+      code = e.code if isinstance(e.code, int) else 1
+    except BaseException as e:  # a traceback the tool let through
+      import traceback
+      traceback.print_exc(file=err)
+      code = 1
+  outcomes[name] = [code, out.getvalue(), err.getvalue()]
+print(json.dumps(outcomes))
+"""
+
+
+def cli_battery(module, cases, **kwargs):
+  """Runs ``python -m sinir_jax.<module>`` on each ``cases`` entry (name -> argv) in one
+  process, as the tool would (flags parsed, errors as one line and an exit code): returns
+  {name: (exit code, stdout, stderr)}."""
+  result = subprocess.run([sys.executable, "-c", _BATTERY.format(module=module),
+                           json.dumps({k: [str(a) for a in v] for k, v in cases.items()})],
+                          capture_output=True, text=True, timeout=600, **kwargs)
+  assert result.returncode == 0, result.stderr
+  return {k: tuple(v) for k, v in json.loads(result.stdout.splitlines()[-1]).items()}
+
+
+def reconstruction_loss(model, image):
+  """The SinIR loss of ``model``'s reconstruction of its training ``image`` (the whole cascade
+  from the coarsest level of the training pyramid, no shuffling)."""
+  from sinir_jax.sinir import loss, trainer  # pylint: disable=import-outside-toplevel
+  levels, _ = trainer.prepare(image, model.config)
+  out = model.manipulate(np.asarray(levels[-1][0]), 0, fused=False)
+  return float(loss.sinir_loss(out[None], levels[-1]))

@@ -13,6 +13,7 @@ The training time is real (``sj.train`` timed end to end, compiles included) on 
 extrapolated on CPU (``iters`` x the timed step per scale, plus compile time), where a real run
 takes hours; ``--train_time`` overrides the choice.
 """
+import itertools
 import platform
 import resource
 import statistics
@@ -26,7 +27,7 @@ from sinir_jax.core import resampling
 from sinir_jax.sinir import cascade
 from sinir_jax.sinir import config as config_lib
 from sinir_jax.sinir import network
-from sinir_jax.sinir import steps as step_lib
+from sinir_jax.sinir import scale_loop
 from sinir_jax.sinir import trainer
 
 
@@ -70,34 +71,30 @@ def peak_memory_bytes():
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "host RSS"
 
 
-def bench_training(size, channels, steps, iters, precision, real_train):
-  """Times every scale's training step for a square ``size`` image, and with ``real_train``
-  the whole training run."""
+def bench_training(size, channels, steps, iters, precision, real_train, steps_per_call=1):
+  """Times every scale's training step (the trainer's own stepper, ``steps_per_call`` steps a
+  call) for a square ``size`` image, and with ``real_train`` the whole training run."""
   image = resampling.resize(images.load_image(images.DEFAULT_IMAGE), (size, size), "pytorch")
-  config = config_lib.Config(max_size=size, net_ch=channels, iters=iters, precision=precision)
+  config = config_lib.Config(max_size=size, net_ch=channels, iters=iters, precision=precision,
+                             steps_per_call=steps_per_call)
   levels, plan = trainer.prepare(image, config)
-  net = network.for_config(config, levels[0].shape[-1])
-  optimizer = step_lib.make_optimizer(config)
-  step_fn = step_lib.make_train_step(net, optimizer)
-  params = network.init_params(jax.random.key(0), channels, levels[0].shape[-1])
-  train_key = jax.random.key(1)
+  job = scale_loop.Job(config, report=lambda line: None)
+  model = scale_loop.ModelRun("bench", image, plan, levels)
+  params = network.init_params(jax.random.key(0), channels, model.channels)
   step_seconds, compile_seconds = [], 0.0
   for scale in range(plan.num_scales):
-    frozen = tuple([params] * scale)
-    state = [jax.tree.map(jnp.copy, params), optimizer.init(params)]
-    counter = iter(range(10 ** 9))
+    model.finished = [params] * scale
+    stepper = trainer.Stepper(job, model, (params, job.optimizer.init(params)), scale)
+    starts = itertools.count(0, steps_per_call)
 
-    def one_step():
-      x = step_lib.cascade_input(net, frozen, levels, plan.sizes, config.interp,
-                                step_lib.step_key(train_key, scale, next(counter)),
-                                config.shuffle_p)
-      state[0], state[1], loss = step_fn(state[0], state[1], x, levels[scale])
-      return loss
+    def call():
+      stepper.advance(next(starts), steps_per_call)
+      return stepper.take_losses()  # a host copy: waits for the call to finish
 
-    first = _median_seconds(one_step, 1)
-    step = _median_seconds(one_step, steps)
-    compile_seconds += max(first - step, 0.0)
-    step_seconds.append(step)
+    first = _median_seconds(call, 1)
+    per_call = _median_seconds(call, steps)
+    compile_seconds += max(first - per_call, 0.0)
+    step_seconds.append(per_call / steps_per_call)
   flops = [step_flops(plan.sizes, s, channels, levels[0].shape[-1])
            for s in range(plan.num_scales)]
   train_seconds = iters * sum(step_seconds) + compile_seconds
@@ -108,6 +105,7 @@ def bench_training(size, channels, steps, iters, precision, real_train):
   return {
       "size": size, "channels": channels, "num_scales": plan.num_scales,
       "sizes": [list(s) for s in plan.sizes], "precision": precision, "iters": iters,
+      "steps_per_call": steps_per_call,
       "step_seconds": step_seconds,
       "train_seconds": train_seconds,
       "train_time": "real" if real_train else "extrapolated",
@@ -131,7 +129,7 @@ def bench_photo_transfer(side, channels, precision, repeats=3):
 
 
 def run(sizes, channels, steps, iters, precision, photo_size, matmul_size, train_time="auto",
-        report=print):
+        steps_per_call=1, report=print):
   """Runs the whole benchmark and returns its JSON-ready results."""
   real_train = train_time == "real" or (train_time == "auto" and jax.default_backend() != "cpu")
   dtype = jnp.dtype(precision)
@@ -145,7 +143,7 @@ def run(sizes, channels, steps, iters, precision, photo_size, matmul_size, train
   report(f"device: {results['device']}")
   report(f"matmul ceiling ({precision}, {matmul_size}^2): {results['ceiling_gflops']:.1f} GFLOP/s")
   for size in sizes:
-    entry = bench_training(size, channels, steps, iters, precision, real_train)
+    entry = bench_training(size, channels, steps, iters, precision, real_train, steps_per_call)
     entry["ceiling_gflops"] = results["ceiling_gflops"]
     results["runs"].append(entry)
     report(_row(entry))
@@ -162,7 +160,7 @@ def run(sizes, channels, steps, iters, precision, photo_size, matmul_size, train
 
 def _row(entry):
   steps = " ".join(f"{s * 1e3:.0f}" for s in entry["step_seconds"])
-  return (f"{entry['size']} px, {entry['num_scales']} scales, {entry['channels']} ch: step ms per "
-          f"scale [{steps}]; train {entry['train_seconds']:.0f} s {entry['train_time']} (compile "
+  return (f"{entry['size']} px, {entry['num_scales']} scales, {entry['channels']} ch, "
+          f"{entry['steps_per_call']} step(s) per call: step ms per scale [{steps}]; train {entry['train_seconds']:.0f} s {entry['train_time']} (compile "
           f"{entry['compile_seconds']:.1f} s); finest {entry['gflops']:.1f} GFLOP/s = "
           f"{100 * entry['gflops'] / entry['ceiling_gflops']:.0f}% of matmul")

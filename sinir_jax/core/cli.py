@@ -18,6 +18,7 @@ from absl import logging
 import jax
 
 from sinir_jax.core import host_memory
+from sinir_jax.core.errors import DiskFullError
 from sinir_jax.core.errors import InputError
 
 FLAGS = flags.FLAGS
@@ -180,7 +181,9 @@ def _one_line(text):
   return " ".join(str(text).split())
 
 
-def _parser(command):
+def parser(command):
+  """absl's flags_parser for ``command``: --help and --helpfull print and exit 0; a bad flag or
+  flagfile is one stderr line and exit 2."""
   def parse(argv):
     if any(arg in _HELP or arg.startswith("--help=") for arg in argv[1:]):
       sys.stdout.write(command.help_text())
@@ -207,15 +210,17 @@ def _parser(command):
 
 
 def run(main, define_flags, doc):
-  """Defines the tool's flags (``define_flags(command)``), parses them and runs ``main(argv)``.
-
-  Bad input (``InputError``, a full disk included) becomes one stderr line and exit code 2;
-  Ctrl-C exit code 130.
-  """
+  """Defines the tool's flags (``define_flags(command)``), parses them and runs ``main(argv)``
+  (see ``guarded``)."""
   command = Command(doc)
   define_flags(command)
+  app.run(guarded(main), flags_parser=parser(command))
 
-  def guarded(argv):
+
+def guarded(main):
+  """``main`` as a tool runs it: bad input (``InputError``, a full disk included) becomes one
+  stderr line and exit code 2; Ctrl-C exit code 130."""
+  def run_main(argv):
     host_memory.keep_freed_host_memory()  # before JAX's threads allocate
     if not FLAGS["verbosity"].present:
       logging.set_verbosity(logging.WARNING)  # orbax and jax log every save and backend at INFO
@@ -225,6 +230,12 @@ def run(main, define_flags, doc):
       jax.config.update("jax_compilation_cache_dir", os.path.join(cache, "sinir_jax", "jax"))
     try:
       return main(argv)
+    except DiskFullError as e:
+      print(f"error: {_one_line(e)}", file=sys.stderr, flush=True)
+      sys.stdout.flush()
+      # The checkpoint writer's threads may still be failing on the full disk and would print
+      # their tracebacks as the interpreter shuts down: end here.
+      os._exit(2)  # pylint: disable=protected-access
     except InputError as e:
       print(f"error: {_one_line(e)}", file=sys.stderr)
       sys.exit(2)
@@ -232,4 +243,4 @@ def run(main, define_flags, doc):
       print("interrupted", file=sys.stderr)
       sys.exit(130)
 
-  app.run(guarded, flags_parser=_parser(command))
+  return run_main

@@ -50,6 +50,13 @@ def _as_bytes(content):
   return bytes(content)
 
 
+def _write_all(fd, data):
+  """``os.write`` until every byte of ``data`` is written to ``fd``."""
+  view = memoryview(data)
+  while view:
+    view = view[os.write(fd, view):]
+
+
 def write_atomic(path, content):
   """Writes ``content`` (str, bytes, or a function writing to a binary file) to ``path``.
 
@@ -65,10 +72,11 @@ def write_atomic(path, content):
     # mode 0o666 lets the umask apply as for a plain open.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
     try:
-      with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())  # data on disk before the rename makes it visible
+      try:
+        _write_all(fd, data)
+        os.fsync(fd)  # data on disk before the rename makes it visible
+      finally:
+        os.close(fd)
       os.replace(tmp, path)
     except BaseException:
       try:
@@ -128,10 +136,10 @@ def append_line(path, line):
       raise disk_full(path, len(data)) from None
     raise
   try:
-    with os.fdopen(fd, "ab") as f:
-      f.write(data)
-      f.flush()
+    _write_all(fd, data)
   except OSError as e:
     if is_disk_full(e):
       raise disk_full(path, len(data)) from None
     raise
+  finally:
+    os.close(fd)

@@ -20,13 +20,16 @@ What is guaranteed:
 - Nothing is written through a symlink: a run folder containing one is refused.
 - A full disk is one ``DiskFullError``; what was saved before stays loadable.
 """
+import contextlib
 import errno
 import fcntl
 import hashlib
 import json
 import os
 import shutil
+import sys
 
+from absl import logging as absl_logging
 import jax
 import orbax.checkpoint as ocp
 
@@ -50,6 +53,37 @@ def _manager(path, max_to_keep=None):
           primary_host=process, active_processes={process}))
   os.makedirs(path, exist_ok=True)
   return ocp.CheckpointManager(path, options=options, item_names=("state", "meta"))
+
+
+@contextlib.contextmanager
+def _orbax_errors_raised_not_logged():
+  """orbax logs a failed write (with its traceback) from its writer thread, then raises it: the
+  raised error is reported (one line), so the log is silenced while saving."""
+  _ignore_closed_loop_callbacks()
+  level = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.FATAL)
+  try:
+    yield
+  finally:
+    absl_logging.set_verbosity(level)
+
+
+def _ignore_closed_loop_callbacks():
+  """When a save fails (a full disk), tensorstore's writer threads still complete its pending
+  writes and call back into the event loop orbax has closed; each such "Event loop is closed"
+  error goes to sys.unraisablehook, during the save and after it. Only those are dropped (the
+  failure itself is raised); installed once, at the first save."""
+  previous = sys.unraisablehook
+  if getattr(previous, "drops_closed_loop", False):
+    return
+
+  def hook(unraisable):
+    if not (unraisable.exc_type is RuntimeError and
+            str(unraisable.exc_value) == "Event loop is closed"):
+      previous(unraisable)
+
+  hook.drops_closed_loop = True
+  sys.unraisablehook = hook
 
 
 def _tree_bytes(tree):
@@ -80,6 +114,7 @@ class _Checkpoints:
       self.scales = _manager(os.path.join(root, "scales"))
       self.partial = _manager(os.path.join(root, "partial"), max_to_keep=1) if writable else None
     self.manifest = self._read_manifest()
+    self.verified = set()  # (kind, step) whose files matched the manifest
 
   def _read_manifest(self):
     path = os.path.join(self.path, _MANIFEST)
@@ -104,12 +139,13 @@ class _Checkpoints:
     only if its metadata says it was written before manifests existed (format version 1).
     """
     entry = self.manifest.get(f"{kind}/{step}")
-    if entry is not None:
+    if entry is not None and (kind, step) not in self.verified:
       found = _digest(os.path.join(self.path, "checkpoints", kind, str(step)))
       if found != entry:
         changed = sorted(set(found) ^ set(entry) | {k for k in found if found[k] != entry.get(k)})
         raise InputError(f"{len(changed)} of its files differ from the manifest, e.g. "
                          f"{changed[0]!r}")
+      self.verified.add((kind, step))
     manager = self.scales if kind == "scales" else self.partial
     args = {"meta": ocp.args.JsonRestore()}
     if abstract_state is not None:
@@ -131,10 +167,11 @@ class _Checkpoints:
     manager = self.scales if kind == "scales" else self.partial
     meta = dict(meta, format_version=FORMAT_VERSION)
     try:
-      manager.save(step, args=ocp.args.Composite(
-          state=ocp.args.StandardSave(jax.device_get(state)), meta=ocp.args.JsonSave(meta)),
-          force=True)
-      manager.wait_until_finished()
+      with _orbax_errors_raised_not_logged():
+        manager.save(step, args=ocp.args.Composite(
+            state=ocp.args.StandardSave(jax.device_get(state)), meta=ocp.args.JsonSave(meta)),
+            force=True)
+        manager.wait_until_finished()
     except Exception as e:  # pylint: disable=broad-except
       if files.is_disk_full(e):
         raise files.disk_full(os.path.join(self.path, "checkpoints", kind),
@@ -142,9 +179,11 @@ class _Checkpoints:
       raise
     self._update({f"{kind}/{step}": _digest(os.path.join(self.path, "checkpoints", kind,
                                                          str(step)))})
+    self.verified.add((kind, step))
 
   def delete(self, kind, step):
     (self.scales if kind == "scales" else self.partial).delete(step)
+    self.verified.discard((kind, step))
     self._update({}, drop=f"{kind}/{step}")
 
   def _update(self, entries, drop=None):
@@ -228,10 +267,8 @@ class RunDir:
     try:
       self._refuse_other_runs(identity, overwrite)  # again, now that no one else can write
       self._claim(identity, flag_lines, overwrite)
-      self._lock.seek(0)
-      self._lock.truncate()
-      self._lock.write(f"{os.getpid()}\n")
-      self._lock.flush()
+      os.ftruncate(self._lock.fileno(), 0)
+      os.pwrite(self._lock.fileno(), f"{os.getpid()}\n".encode(), 0)
       self.checkpoints = _Checkpoints(self.path, writable=True)
     except OSError as e:
       self.close()
@@ -300,24 +337,27 @@ class RunDir:
         os.remove(target)
 
   def finished(self, abstract_state, report=print):
-    """States of the finished stages 0..k-1 that verify; a damaged stage and all after it are
-    deleted (reported), so that training continues from the last good one."""
+    """States of the finished stages 0..k-1 that verify; a missing or damaged stage and all
+    after it are deleted (reported), so that training continues from the last good one."""
     states = []
     steps = self.checkpoints.steps("scales")
     for step in steps:
-      try:
-        if step != len(states):
-          raise InputError(f"stage {len(states)} is missing")
-        states.append(self.checkpoints.restore("scales", step, abstract_state)[0])
-      except InputError as e:
-        dropped = [s for s in steps if s >= step]
-        report(f"note: the checkpoint of scale {step} in {self.path} is damaged or incomplete "
-               f"({e}): dropping scale(s) {', '.join(map(str, dropped))} and retraining from "
-               f"scale {len(states)}")
-        for drop in dropped:
-          self.checkpoints.delete("scales", drop)
-        self.drop_partial()
-        break
+      if step != len(states):
+        problem = "is missing"
+      else:
+        try:
+          states.append(self.checkpoints.restore("scales", step, abstract_state)[0])
+          continue
+        except InputError as e:
+          problem = f"is damaged or incomplete ({e})"
+      bad = len(states)
+      dropped = [s for s in steps if s >= bad]
+      report(f"note: the checkpoint of scale {bad} in {self.path} {problem}: dropping scale(s) "
+             f"{', '.join(map(str, dropped))} and retraining from scale {bad}")
+      for drop in dropped:
+        self.checkpoints.delete("scales", drop)
+      self.drop_partial()
+      break
     return states
 
   def save_finished(self, index, state, meta):
@@ -375,37 +415,36 @@ def read_finished(workdir, abstract_state_of):
     (states, meta): every finished stage 0..k-1, and the newest stage's metadata.
 
   Raises:
-    InputError: no finished stage, or a damaged one (the message names the folder, the stage
-    and what to do).
+    InputError: no finished stage, or a missing or damaged one (the message names the folder,
+    the first bad stage and what to do).
   """
   path = os.path.abspath(workdir)
+  name = os.fspath(workdir)
   if not os.path.isdir(path):
-    raise InputError(f"workdir {workdir!r} is not a folder: pass the folder of a trained model")
+    raise InputError(f"workdir {name!r} is not a folder: pass the folder of a trained model")
   checkpoints = _Checkpoints(path, writable=False)
+  hint = (f"rerun the training command on {name!r} to retrain it from the last good scale, or "
+          f"use another model")
   try:
     steps = checkpoints.steps("scales")
     if not steps:
-      raise InputError(f"workdir {workdir!r} has no finished scale: train a model there first "
-                       f"(python -m sinir_jax.train --workdir={workdir})")
-    hint = (f"rerun the training command on {workdir!r} to retrain it from the last good scale, "
-            f"or use another model")
+      raise InputError(f"workdir {name!r} has no finished scale: train a model there first "
+                       f"(python -m sinir_jax.train --workdir={name})")
     missing = sorted(set(range(steps[-1] + 1)) - set(steps))
     if missing:
-      raise InputError(f"workdir {workdir!r}: the checkpoint of scale {missing[0]} is missing: "
+      raise InputError(f"workdir {name!r}: the checkpoint of scale {missing[0]} is missing: "
                        f"{hint}")
+    step = None
     try:
-      _, meta = checkpoints.restore("scales", steps[-1], None)
+      for step in steps:  # verified in order: the first bad scale is the one named
+        _, meta = checkpoints.restore("scales", step, None)
       abstract = abstract_state_of(meta)
-    except (InputError, KeyError, TypeError, ValueError) as e:
-      raise InputError(f"workdir {workdir!r}: the checkpoint of scale {steps[-1]} is damaged "
-                       f"({e}): {hint}") from None
-    states = []
-    for step in steps:
-      try:
+      states = []
+      for step in steps:
         states.append(checkpoints.restore("scales", step, abstract)[0])
-      except InputError as e:
-        raise InputError(f"workdir {workdir!r}: the checkpoint of scale {step} is damaged ({e}): "
-                         f"{hint}") from None
+    except (InputError, KeyError, TypeError, ValueError) as e:
+      raise InputError(f"workdir {name!r}: the checkpoint of scale {step} is damaged ({e}): "
+                       f"{hint}") from None
     return states, meta
   finally:
     checkpoints.close()

@@ -34,34 +34,47 @@ def models_mesh(devices=None):
 
 
 @functools.lru_cache(maxsize=None)
-def batched_step(config, channels, sizes, scale, mesh):
-  """The jitted training step of M models of one bucket at ``scale``, M a multiple of mesh.size.
+def batched_steps(config, channels, sizes, scale, mesh):
+  """The jitted training steps of M models of one bucket at ``scale``, M a multiple of mesh.size.
 
-  step(params, opt_state, frozen, levels, key) -> (params, opt_state, loss):
+  steps(params, opt_state, frozen, levels, keys) -> (params, opt_state, losses):
     params, opt_state: a model's trees with a leading axis M, split over the mesh.
     frozen: ``scale`` param trees, the trained nets 0..scale-1, each with the axis M.
     levels: pyramid levels 0..scale, each (M, 1, h, w, C).
-    key: the step's key data (``jax.random.key_data`` of ``steps.step_key``), shared by the
-      models; raw data, so that every process can pass the same host copy.
-    loss: (M,).
-  Model m's update is ``steps.make_train_step``'s on the input ``steps.cascade_input`` gives
-  model m alone.
+    keys: (K, ...) the key data (``jax.random.key_data`` of ``steps.step_key``) of K steps,
+      shared by the models; raw data, so that every process can pass the same host copy.
+    losses: (K, M).
+  Model m's update is ``steps.update`` on the input ``steps.cascade_input`` gives model m alone;
+  the K steps run in a ``lax.scan`` (one compiled call; K is 1 unless ``steps_per_call`` > 1).
   """
   net = network.for_config(config, channels)
-  step = steps.make_train_step(net, steps.make_optimizer(config))
+  optimizer = steps.make_optimizer(config)
 
   def one(params, opt_state, frozen, levels, key_data):
     x = steps.cascade_input(net, frozen, levels, sizes, config.interp,
                             jax.random.wrap_key_data(key_data), config.shuffle_p)
-    return step(params, opt_state, x, levels[scale])
+    return steps.update(net, optimizer, params, opt_state, x, levels[scale])
+
+  every_model = jax.vmap(one, in_axes=(0, 0, 0, 0, None))
+
+  def local(params, opt_state, frozen, levels, keys):
+    def body(carry, key_data):
+      params, opt_state, loss = every_model(*carry, frozen, levels, key_data)
+      return (params, opt_state), loss
+
+    if keys.shape[0] == 1:  # one step per call (the CPU's way): no loop around the convs
+      (params, opt_state), loss = body((params, opt_state), keys[0])
+      return params, opt_state, loss[None]
+    (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), keys)
+    return params, opt_state, losses
 
   # shard_map rather than jit's automatic partitioning, which splits the grouped convs that
   # vmap makes of per-model convs into invalid shapes: each device steps its own models.
   models = PartitionSpec(AXIS)
-  local = jax.shard_map(jax.vmap(one, in_axes=(0, 0, 0, 0, None)), mesh=mesh,
-                        in_specs=(models, models, models, models, PartitionSpec()),
-                        out_specs=models)
-  return jax.jit(local, donate_argnums=(0, 1))
+  sharded = jax.shard_map(local, mesh=mesh,
+                          in_specs=(models, models, models, models, PartitionSpec()),
+                          out_specs=(models, models, PartitionSpec(None, AXIS)))
+  return jax.jit(sharded, donate_argnums=(0, 1))
 
 
 class Stepper:
@@ -76,23 +89,23 @@ class Stepper:
                         for k in range(scale))
     self.levels = tuple(_stack([m.levels[k] for m in models], self.size, sharding)
                         for k in range(scale + 1))
-    self.step_fn = batched_step(job.config, models[0].channels, models[0].plan.sizes, scale,
-                                mesh)
+    self.step_fn = batched_steps(job.config, models[0].channels, models[0].plan.sizes, scale,
+                                 mesh)
     self.pending, self.host = [], None
 
   def advance(self, step, count):
-    for t in range(step, step + count):
-      key = steps.step_key(self.job.train_key, self.scale, t)
-      self.params, self.opt_state, loss = self.step_fn(
-          self.params, self.opt_state, self.frozen, self.levels,
-          np.asarray(jax.random.key_data(key)))
-      self.pending.append(loss)
+    keys = np.stack([np.asarray(jax.random.key_data(steps.step_key(self.job.train_key,
+                                                                   self.scale, t)))
+                     for t in range(step, step + count)])
+    self.params, self.opt_state, losses = self.step_fn(self.params, self.opt_state, self.frozen,
+                                                       self.levels, keys)
+    self.pending.append(losses)
     self.host = None
 
   def take_losses(self):
-    losses = np.asarray(_to_host(self.pending), np.float64).reshape(-1, self.size)
+    losses = [np.asarray(a, np.float64) for a in _to_host(self.pending)]
     self.pending = []
-    return losses[:, :self.count]
+    return np.concatenate([np.zeros((0, self.size))] + losses)[:, :self.count]
 
   def host_params(self):
     if self.host is None:  # one gather per step, however many hooks read it

@@ -86,7 +86,7 @@ class Model:
     return pyramid_lib.build_pyramid(image, self.num_scales, self.factor, self.config.interp)
 
   def manipulate(self, image, entry_scale, *, use_last_net_only=False, mask=None,
-                 mask_task=None, img_shape=None):
+                 mask_task=None, img_shape=None, fused=None):
     """Runs ``image`` through the cascade from ``entry_scale`` to the finest net.
 
     Args:
@@ -99,20 +99,23 @@ class Model:
         mask is 0 and the cascade's output where it is 1.
       mask_task: "edit" or "harmonization" (how much the mask is dilated), with ``mask``.
       img_shape: optional first resize of the input (int longer side, or (h, w)).
+      fused: run the cascade as one compiled program (default: on accelerators; on CPU each
+        level is its own jitted stage, compiled once and shared by every entry and model).
 
     Returns:
       The result at the finest level's size (the input's size after ``img_shape``), same rank.
     """
     return self._run(image, [self.entry_index(entry_scale)], use_last_net_only, mask,
-                     mask_task, img_shape)[0]
+                     mask_task, img_shape, fused)[0]
 
   def manipulate_all(self, image, *, use_last_net_only=False, mask=None, mask_task=None,
-                     img_shape=None):
-    """``manipulate`` from every entry scale, coarsest first: a list of num_scales results."""
+                     img_shape=None, fused=None):
+    """``manipulate`` from every entry scale, coarsest first: a list of num_scales results (one
+    compiled program for all of them when ``fused``)."""
     return self._run(image, range(self.num_scales), use_last_net_only, mask, mask_task,
-                     img_shape)
+                     img_shape, fused)
 
-  def super_resolve(self, image, sr_factor):
+  def super_resolve(self, image, sr_factor, *, fused=None):
     """Super-resolves ``image`` by ``sr_factor`` (> 1) with the release's recipe: bicubic
     upsampling to the target size, then the whole pyramid from the coarsest level with the
     finest net at every scale. A model trained at x2 serves any factor."""
@@ -120,22 +123,29 @@ class Model:
       raise InputError(f"sr_factor must be > 1, got {sr_factor}")
     h, w = jnp.shape(image)[-3:-1]
     return self.manipulate(image, 0, use_last_net_only=True,
-                           img_shape=(round(h * sr_factor), round(w * sr_factor)))
+                           img_shape=(round(h * sr_factor), round(w * sr_factor)), fused=fused)
 
-  def _run(self, image, entries, use_last_net_only, mask, mask_task, img_shape):
+  def _run(self, image, entries, use_last_net_only, mask, mask_task, img_shape, fused):
     levels = self.pyramid(image, img_shape)
     batched = levels[-1].ndim == 4
-    levels = levels if batched else [lv[None] for lv in levels]
-    params = [self.params[-1]] * self.num_scales if use_last_net_only else list(self.params)
-    sizes = [tuple(lv.shape[1:3]) for lv in levels]
-    soft = None
+    levels = tuple(levels if batched else [lv[None] for lv in levels])
+    params = (self.params[-1],) * self.num_scales if use_last_net_only else tuple(self.params)
+    sizes = tuple(tuple(lv.shape[1:3]) for lv in levels)
+    if fused is None:  # accelerators want one program; on CPU the per-level stages compile once
+      fused = jax.default_backend() != "cpu"
+    run = _entries_fused if fused else _entries
+    results = run(self.net, params, levels, tuple(entries), sizes, self.config.interp)
     if mask is not None:
       soft = jnp.asarray(masks.prepare_mask(mask, mask_task, sizes[-1]))
-    results = []
-    for k in entries:
-      out = run_cascade(self.net, params[k:], levels[k], sizes[k + 1:] + [None],
-                        self.config.interp)
-      if soft is not None:
-        out = masks.blend(levels[-1], out, soft)
-      results.append(out if batched else out[0])
-    return results
+      results = [masks.blend(levels[-1], out, soft) for out in results]
+    return [out if batched else out[0] for out in results]
+
+
+def _entries(net, params, levels, entries, sizes, method):
+  """The cascade's result from each entry scale of ``entries``, coarsest first."""
+  return [run_cascade(net, params[k:], levels[k], sizes[k + 1:] + (None,), method)
+          for k in entries]
+
+
+# Every entry scale of one model (and input size) as one compiled program.
+_entries_fused = jax.jit(_entries, static_argnames=("net", "entries", "sizes", "method"))

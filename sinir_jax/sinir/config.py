@@ -145,6 +145,11 @@ def plan_scales(config, h, w):
       raise InputError(
           f"image is {h}x{w} but min_size is {config.min_size}: use a larger image or a "
           f"smaller --min_size")
+    short = round(min(h, w) * config.max_size / max(h, w))
+    if short < config.min_size:
+      raise InputError(
+          f"at --max_size={config.max_size} this {h}x{w} image's shorter side is {short} px, "
+          f"below --min_size={config.min_size}: raise --max_size or lower --min_size")
     factor, num_scales, size = pyramid_lib.scale_params(
         h, w, config.min_size, config.max_size, config.scale_factor)
   sizes = tuple(pyramid_lib.pyramid_sizes(*size, num_scales, factor))

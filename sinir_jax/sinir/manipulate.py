@@ -62,10 +62,16 @@ def check_request(request, num_scales=None, prefix=""):
       -num_scales <= request.entry_scale < num_scales):
     raise InputError(f"--{prefix}entry_scale={request.entry_scale} is out of range: the model "
                      f"has {num_scales} scales, use 0..{num_scales - 1} or -1..-{num_scales}")
-  image = images.load_image(request.input_path)
+  try:
+    image = images.load_image(request.input_path)
+  except InputError as e:
+    raise InputError(f"--{prefix}input: {e}") from None
   mask = None
   if request.mask_path is not None:
-    mask = images.load_image(request.mask_path)
+    try:
+      mask = images.load_image(request.mask_path)
+    except InputError as e:
+      raise InputError(f"--{prefix}mask: {e}") from None
     if not (mask.mean(axis=-1) > 0).any():  # as masks.prepare_mask reads it
       raise InputError(f"the mask {request.mask_path!r} has no white pixel: paint the region "
                        f"to change in white on black")
@@ -148,9 +154,14 @@ def write_manipulations(model, request, output_dir, *, report=print):
 
 def _write_folder(output_dir, outputs):
   """Writes the images of ``outputs`` into a hidden folder beside ``output_dir``, then renames
-  it to ``output_dir`` (which must not exist, or be an empty folder)."""
+  it to ``output_dir`` (which must not exist, or be an empty folder). On a failure nothing is
+  left: neither the images nor the parent folders made for them."""
   output_dir = os.path.abspath(output_dir)
   parent = os.path.dirname(output_dir)
+  made = parent
+  while not os.path.exists(os.path.dirname(made)):
+    made = os.path.dirname(made)
+  made = None if os.path.exists(made) else made  # the outermost folder this call makes
   tmp = os.path.join(parent, f".{os.path.basename(output_dir)}.{secrets.token_hex(4)}.tmp")
   try:
     for name, array in outputs.items():
@@ -159,6 +170,6 @@ def _write_folder(output_dir, outputs):
       os.rmdir(output_dir)
     os.rename(tmp, output_dir)
   except BaseException:
-    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(made or tmp, ignore_errors=True)
     raise
   return [os.path.join(output_dir, name) for name in outputs]

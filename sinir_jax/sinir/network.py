@@ -100,7 +100,14 @@ def for_config(config, channels):
 
 def init_params(key, features, channels):
   """Fresh ScaleNet params with PyTorch's default conv initialisation."""
-  return ScaleNet(features, channels).init(key, jnp.zeros((1, 8, 8, channels), jnp.float32))
+  return _init(features, channels)(key)
+
+
+@functools.lru_cache(maxsize=None)
+def _init(features, channels):
+  # Jitted: one program, where eager init compiles each param's ops on its own (the same bits).
+  net = ScaleNet(features, channels)
+  return jax.jit(lambda key: net.init(key, jnp.zeros((1, 8, 8, channels), jnp.float32)))
 
 
 def abstract_params(features, channels):

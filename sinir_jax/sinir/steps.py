@@ -1,5 +1,7 @@
 """What one SinIR training step is (spec section 5): keys, optimizer, the frozen cascade's input
 and the jitted update. Single and batched training both step with these functions."""
+import functools
+
 import jax
 import optax
 
@@ -27,20 +29,44 @@ def make_optimizer(config):
   return optax.adam(make_schedule(config), b1=0.5, b2=0.999, eps=1e-8)
 
 
+def update(net, optimizer, params, opt_state, x, target):
+  """One Adam update of the net being trained: (params, opt_state, loss). ``x`` is the net's
+  input (the frozen cascade's shuffled output, see ``cascade_input``), ``target`` the level it
+  must reconstruct, both (1, h, w, C)."""
+  loss, grads = jax.value_and_grad(
+      lambda p: loss_lib.sinir_loss(net.apply(p, x), target))(params)
+  updates, opt_state = optimizer.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state, loss
+
+
 def make_train_step(net, optimizer):
-  """The jitted update of the net being trained (it compiles once per scale's shapes).
+  """``update`` jitted, params and Adam state donated (it compiles once per scale's shapes):
+  step(params, opt_state, x, target) -> (params, opt_state, loss)."""
+  return jax.jit(functools.partial(update, net, optimizer), donate_argnums=(0, 1))
 
-  step(params, opt_state, x, target) -> (params, opt_state, loss): ``x`` is the net's input
-  (the frozen cascade's shuffled output, see ``cascade_input``), ``target`` the level it must
-  reconstruct, both (1, h, w, C).
+
+@functools.lru_cache(maxsize=None)
+def make_fused_steps(net, optimizer, sizes, method, shuffle_p):
+  """K training steps of one scale as one compiled call (for GPUs and TPUs):
+
+  steps(params, opt_state, frozen, coarsest, target, keys) -> (params, opt_state, losses):
+  the frozen cascade's inputs of the K steps (``keys``: K step keys, the same as the per-step
+  path's) as one call batched over the steps, then K updates in a ``lax.scan``; params and Adam
+  state donated. The same math as K calls of the per-step path (float32 rounding differs: the
+  batched convs and the scanned update compile to other kernels).
   """
-  def step(params, opt_state, x, target):
-    loss, grads = jax.value_and_grad(
-        lambda p: loss_lib.sinir_loss(net.apply(p, x), target))(params)
-    updates, opt_state = optimizer.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
+  def run(params, opt_state, frozen, coarsest, target, keys):
+    xs = jax.vmap(lambda key: cascade_input(net, frozen, [coarsest], sizes, method, key,
+                                            shuffle_p))(keys)
 
-  return jax.jit(step, donate_argnums=(0, 1))
+    def body(carry, x):
+      params, opt_state, loss = update(net, optimizer, *carry, x, target)
+      return (params, opt_state), loss
+
+    (params, opt_state), losses = jax.lax.scan(body, (params, opt_state), xs)
+    return params, opt_state, losses
+
+  return jax.jit(run, donate_argnums=(0, 1))
 
 
 def cascade_input(net, frozen, levels, sizes, method, key, shuffle_p):

@@ -47,7 +47,8 @@ def prepare(image, config):
 
 class Stepper:
   """Steps one model (``scale_loop``'s stepper interface): the frozen cascade of
-  ``steps.cascade_input``, then ``steps.make_train_step``'s update."""
+  ``steps.cascade_input``, then ``steps.make_train_step``'s update; a call of several steps
+  (``steps_per_call`` > 1) as ``steps.make_fused_steps``' one compiled call."""
 
   def __init__(self, job, model, state, scale):
     self.job, self.model, self.scale = job, model, scale
@@ -59,18 +60,25 @@ class Stepper:
 
   def advance(self, step, count):
     config, model = self.job.config, self.model
-    for t in range(step, step + count):
-      x = steps.cascade_input(self.net, tuple(model.finished), model.levels, model.plan.sizes,
-                              config.interp, steps.step_key(self.job.train_key, self.scale, t),
-                              config.shuffle_p)
-      self.params, self.opt_state, loss = self.step_fn(self.params, self.opt_state, x,
-                                                       model.levels[self.scale])
-      self.pending.append(loss)
+    keys = [steps.step_key(self.job.train_key, self.scale, t) for t in range(step, step + count)]
+    if count > 1:  # steps_per_call > 1: one compiled call
+      fused = steps.make_fused_steps(self.net, self.job.optimizer, model.plan.sizes,
+                                     config.interp, config.shuffle_p)
+      self.params, self.opt_state, losses = fused(
+          self.params, self.opt_state, tuple(model.finished), model.levels[0],
+          model.levels[self.scale], jnp.stack(keys))
+      self.pending.append(losses)
+      return
+    x = steps.cascade_input(self.net, tuple(model.finished), model.levels, model.plan.sizes,
+                            config.interp, keys[0], config.shuffle_p)
+    self.params, self.opt_state, loss = self.step_fn(self.params, self.opt_state, x,
+                                                     model.levels[self.scale])
+    self.pending.append(loss[None])
 
   def take_losses(self):
-    losses = np.asarray(jax.device_get(self.pending), np.float64).reshape(-1, 1)
+    losses = np.concatenate([np.zeros(0)] + jax.device_get(self.pending)).astype(np.float64)
     self.pending = []
-    return losses
+    return losses[:, None]
 
   def host_params(self):
     return [self.params]

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import sinir_jax as sj
-from conftest import TINY, quiet, smooth_image
+from conftest import TINY, cli_battery, quiet, smooth_image
 
 
 def _infer(*args):
@@ -48,55 +48,65 @@ def test_all_entry_scales_and_grid_at_the_training_size(trained, tmp_path):
   assert grid.shape[0] >= 18 and grid.shape[1] > 24 * (model.num_scales + 1)
 
 
-@pytest.mark.parametrize("flag, shape", [("--keep_input_size", (90, 120)),
-                                         ("--img_shape=60", (45, 60)),
-                                         ("--img_shape=30,50", (30, 50))])
-def test_input_size_flags(trained, tmp_path, flag, shape):
+@pytest.fixture(scope="module")
+def runs(trained, tmp_path_factory):
+  """The successful infer runs below, in one process as the tool runs them: {name: (exit code,
+  stdout, stderr, output folder)}."""
   root, workdir, _ = trained
-  result = _infer(f"--workdir={workdir}", f"--input={root / 'input.png'}", "--entry_scale=0",
-                  flag, f"--output_dir={tmp_path / 'out'}")
-  assert result.returncode == 0, result.stderr
-  assert "resizing the input" not in result.stdout
-  assert _pixels(tmp_path / "out" / "entry_0.png").shape == (*shape, 3)
+  out = tmp_path_factory.mktemp("runs")
+  small = -np.ones((45, 60, 1), np.float32)
+  small[20:26, 25:33] = 1
+  sj.save_image(out / "small_mask.png", small)
+  sj.save_image(out / "lr.png", smooth_image(20, 30, seed=3))
+  model, image = f"--workdir={workdir}", f"--input={root / 'input.png'}"
+  cases = {
+      "keep_input_size": [model, image, "--entry_scale=0", "--keep_input_size"],
+      "img_shape_side": [model, image, "--entry_scale=0", "--img_shape=60"],
+      "img_shape_pair": [model, image, "--entry_scale=0", "--img_shape=30,50"],
+      "masked_edit": [model, image, "--entry_scale=-2", "--task=edit",
+                      f"--mask={root / 'mask.png'}", "--keep_input_size"],
+      "small_mask": [model, image, "--entry_scale=0", "--task=harmonization",
+                     f"--mask={out / 'small_mask.png'}", "--keep_input_size"],
+      "sr": [model, f"--input={out / 'lr.png'}", "--sr_factor=4"],
+  }
+  outcomes = cli_battery("infer", {name: argv + [f"--output_dir={out / name}"]
+                                   for name, argv in cases.items()})
+  for name, (code, _, stderr) in outcomes.items():
+    assert code == 0, (name, stderr)
+  return {name: (*outcome, out / name) for name, outcome in outcomes.items()}
 
 
-def test_masked_edit_keeps_far_pixels_byte_identical(trained, tmp_path):
-  root, workdir, _ = trained
-  result = _infer(f"--workdir={workdir}", f"--input={root / 'input.png'}", "--entry_scale=-2",
-                  "--task=edit", f"--mask={root / 'mask.png'}", "--keep_input_size",
-                  f"--output_dir={tmp_path / 'o'}")
-  assert result.returncode == 0, result.stderr
-  masked_files = [f for f in os.listdir(tmp_path / "o") if f.endswith("_masked.png")]
+@pytest.mark.parametrize("name, shape", [("keep_input_size", (90, 120)),
+                                         ("img_shape_side", (45, 60)),
+                                         ("img_shape_pair", (30, 50))])
+def test_input_size_flags(runs, name, shape):
+  _, stdout, _, out = runs[name]
+  assert "resizing the input" not in stdout
+  assert _pixels(out / "entry_0.png").shape == (*shape, 3)
+
+
+def test_masked_edit_keeps_far_pixels_byte_identical(trained, runs):
+  root = trained[0]
+  out = runs["masked_edit"][3]
+  masked_files = [f for f in os.listdir(out) if f.endswith("_masked.png")]
   assert len(masked_files) == 1
-  original, edited = _pixels(root / "input.png"), _pixels(tmp_path / "o" / masked_files[0])
+  original, edited = _pixels(root / "input.png"), _pixels(out / masked_files[0])
   far = np.ones((90, 120), bool)
   far[40 - 30:52 + 30, 50 - 30:66 + 30] = False  # dilation 7 + blur reach 20 < 30 px
   np.testing.assert_array_equal(edited[far], original[far])
   assert np.abs(edited[45:48, 56:60].astype(int) - original[45:48, 56:60]).max() > 0
 
 
-def test_mask_of_another_size_is_resized_with_a_note(trained, tmp_path):
+def test_mask_of_another_size_is_resized_with_a_note(runs):
+  assert "note: the mask is 45x60" in runs["small_mask"][1]
+
+
+def test_super_resolution_flag(runs):
+  assert _pixels(runs["sr"][3] / "sr_x4.png").shape == (80, 120, 3)
+
+
+def test_bad_input_one_line_exit_2_and_no_output(trained, tmp_path):
   root, workdir, _ = trained
-  small = -np.ones((45, 60, 1), np.float32)
-  small[20:26, 25:33] = 1
-  sj.save_image(tmp_path / "small_mask.png", small)
-  result = _infer(f"--workdir={workdir}", f"--input={root / 'input.png'}", "--entry_scale=0",
-                  "--task=harmonization", f"--mask={tmp_path / 'small_mask.png'}",
-                  "--keep_input_size", f"--output_dir={tmp_path / 'o'}")
-  assert result.returncode == 0, result.stderr
-  assert "note: the mask is 45x60" in result.stdout
-
-
-def test_super_resolution_flag(trained, tmp_path):
-  root, workdir, _ = trained
-  sj.save_image(tmp_path / "lr.png", smooth_image(20, 30, seed=3))
-  result = _infer(f"--workdir={workdir}", f"--input={tmp_path / 'lr.png'}", "--sr_factor=4",
-                  f"--output_dir={tmp_path / 'sr'}")
-  assert result.returncode == 0, result.stderr
-  assert _pixels(tmp_path / "sr" / "sr_x4.png").shape == (80, 120, 3)
-
-
-def _bad_cases(root, workdir, tmp_path):
   blank = tmp_path / "blank.png"
   sj.save_image(blank, -np.ones((90, 120, 1), np.float32))
   grey = tmp_path / "grey.png"
@@ -105,31 +115,41 @@ def _bad_cases(root, workdir, tmp_path):
   broken.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
   empty = tmp_path / "empty_run"
   empty.mkdir()
-  image = f"--input={root / 'input.png'}"
-  return {
-      "entry_out_of_range": ([f"--workdir={workdir}", image, "--entry_scale=99"], "out of range"),
-      "entry_not_int": ([f"--workdir={workdir}", image, "--entry_scale=top"], "entry_scale"),
-      "missing_input": ([f"--workdir={workdir}", f"--input={tmp_path / 'no.png'}"], "no such"),
-      "unreadable_mask": ([f"--workdir={workdir}", image, "--task=edit", f"--mask={broken}"],
-                          "cannot read"),
-      "mask_without_white": ([f"--workdir={workdir}", image, "--task=edit", f"--mask={blank}"],
-                             "no white pixel"),
-      "mask_without_task": ([f"--workdir={workdir}", image, f"--mask={blank}"], "task"),
+  a_file = tmp_path / "a_file"
+  a_file.write_text("x")
+  model, image, out = f"--workdir={workdir}", f"--input={root / 'input.png'}", tmp_path / "out"
+  cases = {  # name: (argv, what the one line says)
+      "entry_out_of_range": ([model, image, "--entry_scale=99"], "out of range"),
+      "entry_not_int": ([model, image, "--entry_scale=top"], "--entry_scale must be an int"),
+      "missing_input": ([model, f"--input={tmp_path / 'no.png'}"], "--input: cannot read"),
+      "unreadable_mask": ([model, image, "--task=edit", f"--mask={broken}"],
+                          "--mask: cannot read"),
+      "mask_without_white": ([model, image, "--task=edit", f"--mask={blank}"], "no white pixel"),
+      "mask_without_task": ([model, image, f"--mask={blank}"], "--task"),
       "no_finished_scale": ([f"--workdir={empty}", image], "no finished scale"),
-      "channel_mismatch": ([f"--workdir={workdir}", f"--input={grey}"], "channel"),
+      "missing_workdir": ([f"--workdir={tmp_path / 'none'}", image], "is not a folder"),
+      "channel_mismatch": ([model, f"--input={grey}"], "channel"),
+      "img_shape_zero": ([model, image, "--img_shape=0"], "--img_shape must be a positive"),
+      "img_shape_negative": ([model, image, "--img_shape=-3"], "--img_shape must be a positive"),
+      "img_shape_three": ([model, image, "--img_shape=1,2,3"], "--img_shape must be a positive"),
+      "img_shape_and_keep": ([model, image, "--img_shape=40", "--keep_input_size"], "not both"),
+      "sr_factor_inf": ([model, image, "--sr_factor=inf"], "--sr_factor must be a finite"),
+      "sr_factor_one": ([model, image, "--sr_factor=1"], "--sr_factor must be a finite"),
+      "sr_with_mask": ([model, image, "--sr_factor=2", "--task=edit", f"--mask={blank}"],
+                       "drop --mask"),
+      "output_dir_is_a_file": ([model, image, f"--output_dir={a_file}"], "is not a folder"),
+      "output_dir_under_a_file": ([model, image, f"--output_dir={a_file / 'x'}"],
+                                  "which is a file"),
+      "no_input": ([model], "--input"),
   }
-
-
-@pytest.mark.parametrize("case", ["entry_out_of_range", "entry_not_int", "missing_input",
-                                  "unreadable_mask", "mask_without_white", "mask_without_task",
-                                  "no_finished_scale", "channel_mismatch"])
-def test_bad_input_one_line_exit_2(trained, tmp_path, case):
-  root, workdir, _ = trained
-  args, message = _bad_cases(root, workdir, tmp_path)[case]
-  result = _infer(*args, f"--output_dir={tmp_path / 'out'}")
-  assert result.returncode == 2, (result.stdout, result.stderr)
-  assert message in result.stderr and "Traceback" not in result.stderr
-  assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+  outcomes = cli_battery("infer", {k: v[0] + ([] if "output_dir" in k else [f"--output_dir={out}"])
+                                   for k, v in cases.items()})
+  for name, (code, _, stderr) in outcomes.items():
+    assert code == 2, (name, stderr)
+    assert cases[name][1] in stderr and "Traceback" not in stderr, (name, stderr)
+    assert len(stderr.strip().splitlines()) == 1, (name, stderr)
+  assert not out.exists() and not (workdir / "infer").exists()
+  assert a_file.read_text() == "x"
 
 
 def test_train_cli_chains_inference(tmp_path):

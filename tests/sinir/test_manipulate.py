@@ -100,3 +100,14 @@ def test_photo_preset_keeps_the_inputs_structure():
     with_content = np.corrcoef(_edges(out), _edges(content))[0, 1]
     with_style = np.corrcoef(_edges(out), _edges(style))[0, 1]
     assert with_content > 0.5 and with_content > with_style + 0.3, (with_content, with_style)
+
+
+def test_fused_program_computes_the_staged_cascade(model):
+  image = smooth_image(26, 35, seed=6)
+  staged = model.manipulate_all(image, fused=False)
+  fused = model.manipulate_all(image, fused=True)
+  for a, b in zip(staged, fused, strict=True):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-5)
+  lr = smooth_image(10, 12, seed=7)
+  np.testing.assert_allclose(np.asarray(model.super_resolve(lr, 2, fused=True)),
+                             np.asarray(model.super_resolve(lr, 2, fused=False)), atol=1e-5)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import sinir_jax as sj
-from conftest import smooth_image
+from conftest import cli_battery, smooth_image
 
 TINY_FLAGS = ["--min_size=12", "--max_size=24", "--scale_factor=0.7", "--net_ch=8",
               "--iters=6", "--log_every=3"]
@@ -82,39 +82,51 @@ def test_sigkill_mid_scale_then_rerun_is_identical(tmp_path, image_path):
   assert refused.returncode == 2 and "another config (seed)" in refused.stderr
 
 
-@pytest.mark.parametrize("flag, message", [
-    ("--min_size=50", "min_size"),
-    ("--scale_factor=1.5", "scale_factor"),
-    ("--shuffle_p=-0.1", "shuffle_p"),
-    ("--iters=0", "iters"),
-    ("--task=video", "task"),
-    ("--interp=nearest", "interp"),
-    ("--iters=many", "iters"),
-    ("--img_shape=big", "img_shape"),
-    ("--no_such_flag=1", "no_such_flag"),
-])
-def test_bad_flag_one_line_exit_2(tmp_path, image_path, flag, message):
-  result = _train(f"--image={image_path}", f"--workdir={tmp_path / 'run'}", "--max_size=40",
-                  flag)
-  assert result.returncode == 2
-  assert message in result.stderr and "Traceback" not in result.stderr
-  assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-
-
-@pytest.mark.parametrize("case", ["small_image", "missing_image", "unwritable_workdir"])
-def test_bad_input_one_line_exit_2(tmp_path, case):
+def test_bad_flags_and_inputs_one_line_exit_2_before_any_work(tmp_path, image_path):
   small = tmp_path / "small.png"
   sj.save_image(small, smooth_image(8, 8))
   blocker = tmp_path / "file"
   blocker.write_text("not a folder")
-  image, workdir = {
-      "small_image": (small, tmp_path / "run"),
-      "missing_image": (tmp_path / "nope.png", tmp_path / "run"),
-      "unwritable_workdir": (small, blocker / "run"),
-  }[case]
-  min_size = "--min_size=4" if case == "unwritable_workdir" else "--min_size=25"
-  result = _train(f"--image={image}", f"--workdir={workdir}", min_size, "--max_size=40",
-                  "--net_ch=8", "--iters=1")
-  assert result.returncode == 2, result.stderr
-  assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
-  assert not (tmp_path / "run").exists() or not os.listdir(tmp_path / "run")
+  broken = tmp_path / "broken.png"
+  broken.write_bytes(b"not an image")
+  image, run = f"--image={image_path}", f"--workdir={tmp_path / 'run'}"
+  tiny = ["--max_size=40", "--net_ch=8", "--iters=1"]
+  cases = {  # name: (argv, what the one line says)
+      "min_size": ([image, run, *tiny, "--min_size=50"], "min_size"),
+      "scale_factor": ([image, run, *tiny, "--scale_factor=1.5"], "scale_factor"),
+      "shuffle_p": ([image, run, *tiny, "--shuffle_p=-0.1"], "shuffle_p"),
+      "iters_zero": ([image, run, *tiny, "--iters=0"], "iters"),
+      "task": ([image, run, *tiny, "--task=video"], "task"),
+      "interp": ([image, run, *tiny, "--interp=nearest"], "interp"),
+      "iters_text": ([image, run, *tiny, "--iters=many"], "iters"),
+      "img_shape": ([image, run, *tiny, "--img_shape=big"], "--img_shape must be"),
+      "img_shape_zero": ([image, run, *tiny, "--img_shape=0"], "--img_shape must be"),
+      "unknown_flag": ([image, run, *tiny, "--no_such_flag=1"], "no_such_flag"),
+      "seed_too_big": ([image, run, *tiny, f"--seed={2**63}"], "seed must fit in 64 bits"),
+      "steps_per_call": ([image, run, *tiny, "--steps_per_call=0"], "steps_per_call"),
+      "conv_impl": ([image, run, *tiny, "--conv_impl=fft"], "conv_impl"),
+      "empty_image": (["--image=", run, *tiny], "--image is empty"),
+      "missing_image": ([f"--image={tmp_path / 'nope.png'}", run, *tiny], "--image: cannot read"),
+      "small_image": ([f"--image={small}", run, *tiny, "--min_size=25"], "min_size is 25"),
+      "unwritable_workdir": ([f"--image={small}", f"--workdir={blocker / 'run'}", *tiny,
+                              "--min_size=4"], "cannot write to workdir"),
+      "arguments": ([image, run, *tiny, "extra"], "unexpected arguments"),
+      "infer_missing_input": ([image, run, *tiny, f"--infer_input={tmp_path / 'no.png'}"],
+                              "--infer_input: cannot read"),
+      "infer_bad_mask": ([image, run, *tiny, f"--infer_input={image_path}", "--infer_task=edit",
+                          f"--infer_mask={broken}"], "--infer_mask: cannot read"),
+      "infer_mask_without_task": ([image, run, *tiny, f"--infer_input={image_path}",
+                                   f"--infer_mask={image_path}"], "--infer_task"),
+      "infer_entry_out_of_range": ([image, run, *tiny, f"--infer_input={image_path}",
+                                    "--infer_entry_scale=40"], "--infer_entry_scale=40 is out"),
+      "infer_img_shape": ([image, run, *tiny, f"--infer_input={image_path}",
+                           "--infer_img_shape=-3"], "--infer_img_shape must be"),
+      "infer_sr_factor": ([image, run, *tiny, f"--infer_input={image_path}",
+                           "--infer_sr_factor=inf"], "--infer_sr_factor must be"),
+  }
+  outcomes = cli_battery("train", {k: v[0] for k, v in cases.items()}, cwd=tmp_path)
+  for name, (code, _, stderr) in outcomes.items():
+    assert code == 2, (name, stderr)
+    assert cases[name][1] in stderr and "Traceback" not in stderr, (name, stderr)
+    assert len(stderr.strip().splitlines()) == 1, (name, stderr)
+  assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()

@@ -1,15 +1,13 @@
 """train_many end to end, in subprocesses with 4 fake CPU devices (one process of 4, or two
 processes of 2 joined by jax.distributed on 127.0.0.1), against single-image runs.
 
-Equality with a single run (``sj.train``, same flags) is up to float32 rounding, which Adam
-amplifies where a gradient is about zero (see ``sinir_jax.many``, ``launch/train_many.md``).
-The bounds, per model, and what they separate (measured over 24 models at these settings,
-against single runs and against single runs whose shuffles used other keys):
-  - >= 95 % of all param values within 1e-5 of the single run's (train_many: >= 98.5 %; other
-    shuffle keys: 44-64 %);
-  - every value within 2 * lr * steps trained (Adam moves a param by about lr per step);
-  - the reconstruction of the training image (whole cascade) within 1e-2 (train_many: median
-    7e-6, at most 2.2e-3 seen; other shuffle keys: 2.3e-2 to 9.8e-2).
+What README ("Many images at once") promises, and these tests check: a rerun with the same
+images, flags and device count is bit-identical; against a single run (``sj.train``, same
+flags) each model is equal up to float32 rounding, which Adam amplifies where a gradient is
+about zero: every param within 2 * lr * steps trained (Adam moves a param by about lr per step),
+and the final reconstruction loss (``conftest.reconstruction_loss``) within RECON_RTOL relative.
+Measured over 20 models in 4 configs (8-16 channels, 4-60 steps, 24-40 px): at most 0.22 %;
+another seed moves the loss by 4-28 %.
 """
 import collections
 import os
@@ -25,13 +23,13 @@ import numpy as np
 import pytest
 
 import sinir_jax as sj
-from conftest import smooth_image
+from conftest import TINY, assert_identical, quiet, reconstruction_loss, smooth_image
 
 FLAGS = ["--min_size=12", "--max_size=24", "--scale_factor=0.7", "--net_ch=8", "--iters=4"]
 CONFIG = sj.Config(min_size=12, max_size=24, scale_factor=0.7, net_ch=8, iters=4)
 CADENCE = dict(checkpoint_every=0, preview_every=0, log_every=50)
 # Two buckets of 3 scales, landscape and portrait.
-SIZES = {f"x{k}": (24, 36) if k % 2 == 0 else (36, 24) for k in range(6)}
+SIZES = {f"x{k}": (24, 36) if k % 2 == 0 else (36, 24) for k in range(4)}
 
 
 def _command(*args):
@@ -58,9 +56,9 @@ def images(tmp_path_factory):
   return folder
 
 
-# A single run's workdir, its loaded model, training image and that image's reconstruction
-# (the whole cascade from the coarsest level).
-_Single = collections.namedtuple("_Single", "workdir model image recon")
+RECON_RTOL = 1e-2
+# A single run's workdir, its loaded model, training image and its reconstruction loss.
+_Single = collections.namedtuple("_Single", "workdir model image loss")
 
 
 def _free_port():
@@ -104,7 +102,7 @@ def _kill_then_resume_in_two(args, outcome):
 
 @pytest.fixture(scope="module")
 def trained(images, tmp_path_factory):
-  """The six good images trained alone (sj.train here) while, at the same time, train_many
+  """The four good images trained alone (sj.train here) while, at the same time, train_many
   trains them and the two bad ones: one process killed mid-way, then two resuming it.
 
   Returns ({name: _Single}, {"killed": lines, "killed_code", "processes"}, workdir).
@@ -121,35 +119,34 @@ def trained(images, tmp_path_factory):
     sj.train(str(path), CONFIG, root / "single" / name, report=lambda _: None)
     model, image = sj.load_model(root / "single" / name), sj.load_image(path)
     singles[name] = _Single(root / "single" / name, model, image,
-                            np.asarray(model.manipulate(image, 0)))
+                            reconstruction_loss(model, image))
   thread.join()
   return singles, outcome, root / "many"
 
 
-def _assert_close_to_single(workdir, single):
-  """The model in ``workdir`` against the single run, within the module docstring's bounds."""
-  ours = sj.load_model(workdir)
+def _assert_close_to_single(ours, single, config):
+  """A train_many model against the single run, within the module docstring's bounds."""
   assert (ours.sizes, ours.factor) == (single.model.sizes, single.model.factor)
   assert ours.config.replace(**CADENCE) == single.model.config.replace(**CADENCE)
   diff = np.concatenate([np.abs(np.asarray(a) - np.asarray(b)).ravel() for a, b in zip(
       jax.tree.leaves(list(ours.params)), jax.tree.leaves(list(single.model.params)),
       strict=True)])
-  assert (diff <= 1e-5).mean() >= 0.95, (diff <= 1e-5).mean()
-  assert diff.max() <= 2 * CONFIG.lr * CONFIG.iters * ours.num_scales
-  assert np.abs(np.asarray(ours.manipulate(single.image, 0)) - single.recon).max() <= 1e-2
+  assert diff.max() <= 2 * config.lr * config.iters * ours.num_scales
+  loss = reconstruction_loss(ours, single.image)
+  assert abs(loss - single.loss) <= RECON_RTOL * single.loss, (loss, single.loss)
 
 
 def test_killed_job_resumed_by_two_processes_matches_single_runs(images, trained):
   singles, outcome, workdir = trained
   killed = outcome["killed"]
   assert outcome["killed_code"] == -signal.SIGKILL, killed
-  assert "8 image(s): 2 bucket(s)" in killed
+  assert "6 image(s): 2 bucket(s)" in killed
   assert "4 device(s) in 1 process(es) x 1 model(s)" in killed
   first, second = outcome["processes"]
   for result in outcome["processes"]:
     assert result.returncode == 0, result.stderr
   assert "4 device(s) in 2 process(es) x 1 model(s)" in first.stdout
-  assert "summary: 6/8 models done" in first.stdout and "models/hour" in first.stdout
+  assert "summary: 4/6 models done" in first.stdout and "models/hour" in first.stdout
   assert "resuming" in first.stdout and " at step 2" in first.stdout
   assert "corrupt: cannot read image" in first.stdout
   assert "tiny: image is 8x8 but min_size is 12" in first.stdout
@@ -158,7 +155,7 @@ def test_killed_job_resumed_by_two_processes_matches_single_runs(images, trained
   for report_text in ("image(s)", "training ", "scale 1/", "done x", "summary:", "next:"):
     assert report_text not in second.stdout, second.stdout
   for name, single in singles.items():
-    _assert_close_to_single(workdir / name, single)
+    _assert_close_to_single(sj.load_model(workdir / name), single, CONFIG)
     assert set(os.listdir(workdir / name)) == set(os.listdir(single.workdir))
   assert not (workdir / "corrupt").exists() and not (workdir / "tiny").exists()
   # A model's folder is a single run's workdir: sj.train finds it finished.
@@ -198,3 +195,19 @@ def test_bad_process_flags_one_line_exit_2(images, tmp_path, args, launcher, mes
   assert message in result.stderr and "Traceback" not in result.stderr
   assert len(result.stderr.strip().splitlines()) == 1, result.stderr
   assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("changes", [dict(net_ch=16, iters=10, seed=1),
+                                     dict(min_size=16, max_size=32, scale_factor=0.8, iters=6)])
+def test_other_configs_agree_with_single_runs_and_reruns_are_identical(tmp_path, changes):
+  config = TINY.replace(**changes)
+  images = {"m": smooth_image(30, 40, seed=20)}  # with a dummy model: a batch of 2
+  for run in ("a", "b"):
+    summary = sj.train_many(images, config, tmp_path / run, batch_per_device=2, report=quiet)
+    assert sorted(summary.trained) == sorted(images)
+  for name, image in images.items():
+    ours = sj.load_model(tmp_path / "a" / name)
+    assert_identical(ours.params, sj.load_model(tmp_path / "b" / name).params)
+    model = sj.train(image, config, report=quiet)
+    _assert_close_to_single(ours, _Single(None, model, image, reconstruction_loss(model, image)),
+                            config)

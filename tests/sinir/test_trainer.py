@@ -10,7 +10,8 @@ import sinir_jax as sj
 from sinir_jax.core import rundir
 from sinir_jax.sinir import loss as losses
 from sinir_jax.sinir import steps
-from conftest import TINY, assert_identical, params_leaves, quiet, release_params, smooth_image
+from conftest import (TINY, assert_identical, params_leaves, quiet, reconstruction_loss,
+                      release_params, smooth_image)
 
 
 def test_schedule_is_the_releases(golden):
@@ -225,3 +226,40 @@ def test_bad_config(changes, message):
 def test_image_smaller_than_min_size():
   with pytest.raises(sj.InputError, match="min_size"):
     sj.train(smooth_image(10, 40), TINY, report=quiet)
+
+
+# README (Accelerators): K steps per compiled call compute the same training as one step per call
+# up to float32 rounding (other kernels), which Adam amplifies as for train_many.
+RECON_RTOL = 1e-2
+
+
+def test_steps_per_call_trains_the_same_model_within_float32_noise():
+  image = smooth_image(30, 40)
+  config = TINY.replace(iters=6, log_every=6)
+  one = sj.train(image, config, report=quiet)
+  four = sj.train(image, config.replace(steps_per_call=4), report=quiet)  # calls of 4 + 2
+  assert_identical(four.params, sj.train(image, config.replace(steps_per_call=4),
+                                         report=quiet).params)
+  diff = np.concatenate([np.abs(a - b).ravel() for a, b in zip(
+      params_leaves(one.params), params_leaves(four.params), strict=True)])
+  assert 0 < diff.max() <= 2 * config.lr * config.iters * one.num_scales
+  single, fused = reconstruction_loss(one, image), reconstruction_loss(four, image)
+  assert abs(fused - single) <= RECON_RTOL * single, (single, fused)
+  # Other shuffles (another seed) land much further away: the tolerance separates them.
+  other = reconstruction_loss(sj.train(image, config.replace(seed=1), report=quiet), image)
+  assert abs(other - single) > 10 * abs(fused - single)
+
+
+def test_steps_per_call_resumes_identically(tmp_path):
+  image = smooth_image(30, 40)
+  config = TINY.replace(iters=8, log_every=4, checkpoint_every=4, steps_per_call=4)
+  reference = sj.train(image, config, report=quiet)
+  with pytest.raises(KeyboardInterrupt):
+    sj.train(image, config, tmp_path / "run", report=quiet, on_event=_stop_at("step", 2, 8))
+  assert_identical(reference.params, sj.train(image, config, tmp_path / "run",
+                                              report=quiet).params)
+
+
+def test_max_size_leaving_the_short_side_below_min_size():
+  with pytest.raises(sj.InputError, match="shorter side is 17 px, below --min_size=25"):
+    sj.train(smooth_image(171, 256), sj.Config(max_size=26), report=quiet)
