@@ -37,7 +37,8 @@ def _command(*args):
 
 
 def _env(devices=4):
-  return dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
+  return dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "") +
+              f" --xla_force_host_platform_device_count={devices}")
 
 
 def _run(*args):

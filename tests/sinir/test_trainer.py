@@ -235,9 +235,9 @@ RECON_RTOL = 1e-2
 
 def test_steps_per_call_trains_the_same_model_within_float32_noise():
   image = smooth_image(30, 40)
-  config = TINY.replace(iters=6, log_every=6)
+  config = TINY.replace(iters=8, log_every=4)
   one = sj.train(image, config, report=quiet)
-  four = sj.train(image, config.replace(steps_per_call=4), report=quiet)  # calls of 4 + 2
+  four = sj.train(image, config.replace(steps_per_call=4), report=quiet)
   assert_identical(four.params, sj.train(image, config.replace(steps_per_call=4),
                                          report=quiet).params)
   diff = np.concatenate([np.abs(a - b).ravel() for a, b in zip(
