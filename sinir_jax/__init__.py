@@ -1,8 +1,10 @@
 """sinir_jax: deep internal learning in JAX/Flax, networks trained at test time on one image.
 
-SinIR (Yoo & Chen, ICML 2021) first: train a cascade of small fully convolutional nets on one
-image, then manipulate other images by choosing the scale at which they enter the cascade.
-``sinir_jax.core`` is the engine every method shares; ``sinir_jax.sinir`` is SinIR's own.
+SinIR (Yoo & Chen, ICML 2021): train a cascade of small fully convolutional nets on one image,
+then manipulate other images by choosing the scale at which they enter the cascade. ZSSR
+(Shocher, Cohen & Irani, CVPR 2018): super-resolve an image with a CNN trained on the image
+alone. ``sinir_jax.core`` is the engine every method shares; ``sinir_jax.sinir`` and
+``sinir_jax.zssr`` are the methods' own.
 """
 from sinir_jax.core.errors import DiskFullError
 from sinir_jax.core.errors import InputError
@@ -25,11 +27,13 @@ from sinir_jax.sinir.pyramid import scale_params
 from sinir_jax.sinir.runs import load_model
 from sinir_jax.sinir.trainer import TrainingDiverged
 from sinir_jax.sinir.trainer import train
+from sinir_jax.zssr.config import ZSSRConfig
+from sinir_jax.zssr.trainer import super_resolve as zssr_super_resolve
 
 __all__ = [
     "Config", "DEFAULT_IMAGE", "DiskFullError", "InputError", "Model", "ScaleNet",
     "TrainingDiverged", "build_pyramid", "grid", "keep_freed_host_memory", "load_image",
     "load_model", "params_from_torch", "pixel_shuffle", "resize", "save_image", "scale_params",
-    "sinir_loss", "to_uint8", "train", "train_many",
+    "sinir_loss", "to_uint8", "train", "train_many", "ZSSRConfig", "zssr_super_resolve",
 ]
 __version__ = "0.2.0"

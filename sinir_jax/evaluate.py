@@ -5,24 +5,28 @@
 
 Super-resolves every LR image x4 with each method (MATLAB bicubic always, as the baseline;
 sinir: one model per LR image and shuffle probability, several at once as
-``sinir_jax.train_many`` does), scores each output against its HR image, and writes the SR
+``sinir_jax.train_many`` does; zssr: ZSSR on each LR image, x2 then x4; zssr_kernel: ZSSR given
+each image's true kernel from --kernel_dir, in one jump), scores each output against its HR image, and writes the SR
 images, per-image metrics (CSV and JSON), WORKDIR/summary.md (every method run into WORKDIR,
 beside the papers' rows), scores.png and, for two or more methods, tradeoff.png. Rerunning the
 same command skips the finished images and resumes a half-trained model; an image a method
 cannot do is reported and left out, and the command then exits 1. See
 ``sinir_jax.benchmarks.sr`` for how HR and LR files are paired and the workdir's layout.
 """
+import os
 import sys
 
 from absl import flags
 
 from sinir_jax.benchmarks.sr import harness
+from sinir_jax.benchmarks.sr import methods as methods_lib
 from sinir_jax.core import cli
 from sinir_jax.core.errors import InputError
 from sinir_jax.sinir import config as config_lib
+from sinir_jax.zssr import config as zssr_config
 
 BENCHMARKS = ("sr",)
-METHODS = ("bicubic", "sinir")
+METHODS = ("bicubic", "sinir", "zssr", "zssr_kernel")
 FLAGS = flags.FLAGS
 
 
@@ -35,6 +39,8 @@ def define_flags(command):
                         f"{', '.join(METHODS)} (bicubic, the baseline, is always scored)"),
       flags.DEFINE_integer("limit", None, "only the first N image pairs (sorted by name)",
                            lower_bound=1),
+      flags.DEFINE_string("kernel_dir", None, "zssr_kernel: the true kernel of each image, "
+                          "<name>.npy (python -m sinir_jax.degrade writes them)"),
   ])
   command.group("sinir", [
       flags.DEFINE_string("shuffle_p", "0.0005", "probability that a pixel is shuffled; a "
@@ -45,6 +51,9 @@ def define_flags(command):
   ])
   command.group("sinir training (sj.Config; configs/sr.cfg or configs/sr_cpu.cfg)",
                 cli.define_config_flags(config_lib.Config, exclude=("shuffle_p",)))
+  command.group("zssr and zssr_kernel (ZSSRConfig, prefixed; the factor is 4)",
+                cli.define_config_flags(zssr_config.ZSSRConfig, prefix="zssr_",
+                                        exclude=("sr_factor", "kernel")))
 
 
 def main(argv):
@@ -58,12 +67,21 @@ def main(argv):
   unknown = sorted(set(FLAGS.method) - set(METHODS))
   if unknown or not FLAGS.method:
     raise InputError(f"unknown --method {', '.join(unknown)}: use {', '.join(METHODS)}")
+  if "zssr_kernel" in FLAGS.method and not FLAGS.kernel_dir:
+    raise InputError("--method=zssr_kernel needs --kernel_dir=DIR (each image's <name>.npy)")
+  if FLAGS.kernel_dir and not os.path.isdir(FLAGS.kernel_dir):
+    raise InputError(f"--kernel_dir {FLAGS.kernel_dir!r} is not a folder")
   shuffle_ps = harness.parse_shuffle_ps(FLAGS.shuffle_p)
-  config = cli.config_from_flags(config_lib.Config, shuffle_p=shuffle_ps[0])
   report = lambda line: print(line, flush=True)
   methods = []
   if "sinir" in FLAGS.method:
+    config = cli.config_from_flags(config_lib.Config, shuffle_p=shuffle_ps[0])
     methods += harness.sinir_methods(config, shuffle_ps, FLAGS.batch_per_device, report)
+  zssr = cli.config_from_flags(zssr_config.ZSSRConfig, prefix="zssr_", sr_factor=4.0)
+  if "zssr" in FLAGS.method:
+    methods.append(methods_lib.ZSSR(zssr))
+  if "zssr_kernel" in FLAGS.method:
+    methods.append(methods_lib.ZSSR(zssr, FLAGS.kernel_dir))
   _, failures = harness.run_benchmark(FLAGS.hr_dir, FLAGS.lr_dir, FLAGS.workdir, methods,
                                       limit=FLAGS.limit, report=report)
   if failures:

@@ -18,8 +18,10 @@ from sinir_jax.benchmarks.sr import pairs as pairs_lib
 from sinir_jax.benchmarks.sr import scoring
 from sinir_jax.core import grids
 from sinir_jax.core import metrics
+from sinir_jax.core.errors import InputError
 from sinir_jax.sinir import many
 from sinir_jax.sinir import runs
+from sinir_jax.zssr import trainer as zssr_trainer
 
 
 class Bicubic:
@@ -80,3 +82,49 @@ class SinIR:
       lr, _ = pairs_lib.load_pair(pair)
       output = grids.to_uint8(model.super_resolve(lr, pairs_lib.SR_FACTOR))
       yield pair, output, share + time.perf_counter() - start, None
+
+
+class ZSSR:
+  """ZSSR trained on each LR image alone (``sinir_jax.zssr``), x4 by its recipe (x2, then x4);
+  with ``kernel_dir``, given each image's true kernel (``<name>.npy`` there), in one jump."""
+
+  def __init__(self, config, kernel_dir=None):
+    self.config, self.kernel_dir = config.replace(sr_factor=float(pairs_lib.SR_FACTOR)), kernel_dir
+    self.key = "zssr_kernel" if kernel_dir else "zssr"
+    self.label = "ZSSR, true kernel" if kernel_dir else "ZSSR"
+    self.short = self.key
+    self.fields = {}
+    self.identity = {k: v for k, v in self.config.to_dict().items()
+                     if k not in ("kernel", "log_every", "steps_per_call")}
+    self.normalize = dict
+    flag_text = " ".join(f for f in self.config.to_flags() if not f.startswith("--kernel="))
+    self.note = f"{self.label}: `{flag_text}`" + (f", kernels from `{kernel_dir}`" if kernel_dir
+                                                   else "")
+    if kernel_dir:
+      self.identity["kernel_dir"] = os.path.abspath(kernel_dir)
+
+  def extra(self, hr):
+    del hr
+    return {}
+
+  def kernel_of(self, pair):
+    path = os.path.join(self.kernel_dir, f"{pair.name}.npy")
+    if not os.path.exists(path):
+      raise InputError(f"no kernel {path!r} for {pair.name}: --kernel_dir must hold "
+                       f"<name>.npy for every image (python -m sinir_jax.degrade writes them)")
+    return path
+
+  def run(self, todo, folder, report):
+    del folder
+    for pair in todo:
+      config = self.config
+      try:
+        if self.kernel_dir:
+          config = config.replace(kernel=self.kernel_of(pair)).validate()
+        lr, _ = pairs_lib.load_pair(pair)
+        start = time.perf_counter()
+        result = zssr_trainer.super_resolve(lr, config, report=lambda line: report(f"    {line}"))
+      except InputError as e:
+        yield pair, None, 0.0, str(e)
+        continue
+      yield pair, grids.to_uint8(result.image), time.perf_counter() - start, None

@@ -24,7 +24,7 @@ SR_FACTOR = 4
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 MS_SSIM_MIN_SIDE = 161  # metrics.ms_ssim: 4 halvings, then an 11 px window
 _MODCROP_MAX = SR_FACTOR - 1
-_HR_TAG = re.compile(r"[_-]hr$", re.IGNORECASE)
+HR_TAG = re.compile(r"[_-]hr$", re.IGNORECASE)
 _LR_TAG = re.compile(r"[_-]lr$|(?<=\d)x4$", re.IGNORECASE)
 
 
@@ -65,7 +65,7 @@ def find_pairs(hr_dir, lr_dir, limit=None, report=print):
   Raises:
     InputError: a missing folder, no pair, or a pair whose sizes are not x4 apart.
   """
-  hr_files, lr_files = _by_key(hr_dir, "hr", _HR_TAG), _by_key(lr_dir, "lr", _LR_TAG)
+  hr_files, lr_files = _by_key(hr_dir, "hr", HR_TAG), _by_key(lr_dir, "lr", _LR_TAG)
   names = sorted(set(hr_files) & set(lr_files))
   if not names:
     raise InputError(
