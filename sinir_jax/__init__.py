@@ -3,10 +3,15 @@
 SinIR (Yoo & Chen, ICML 2021): train a cascade of small fully convolutional nets on one image,
 then manipulate other images by choosing the scale at which they enter the cascade. ZSSR
 (Shocher, Cohen & Irani, CVPR 2018): super-resolve an image with a CNN trained on the image
-alone. ``sinir_jax.core`` is the engine every method shares; ``sinir_jax.sinir`` and
-``sinir_jax.zssr`` are the methods' own.
+alone. Deep Image Prior (Ulyanov, Vedaldi & Lempitsky, CVPR 2018): restore an image by fitting
+an untrained encoder-decoder to it. ``sinir_jax.core`` is the engine every method shares;
+``sinir_jax.sinir``, ``sinir_jax.zssr`` and ``sinir_jax.dip`` are the methods' own.
 """
 from sinir_jax.core.errors import DiskFullError
+from sinir_jax.dip.config import DIPConfig
+from sinir_jax.dip.tasks import denoise as dip_denoise
+from sinir_jax.dip.tasks import inpaint as dip_inpaint
+from sinir_jax.dip.tasks import super_resolve as dip_super_resolve
 from sinir_jax.core.errors import InputError
 from sinir_jax.core.grids import grid
 from sinir_jax.core.grids import to_uint8
@@ -31,9 +36,10 @@ from sinir_jax.zssr.config import ZSSRConfig
 from sinir_jax.zssr.trainer import super_resolve as zssr_super_resolve
 
 __all__ = [
-    "Config", "DEFAULT_IMAGE", "DiskFullError", "InputError", "Model", "ScaleNet",
+    "Config", "DEFAULT_IMAGE", "DIPConfig", "DiskFullError", "InputError", "Model", "ScaleNet",
     "TrainingDiverged", "build_pyramid", "grid", "keep_freed_host_memory", "load_image",
     "load_model", "params_from_torch", "pixel_shuffle", "resize", "save_image", "scale_params",
     "sinir_loss", "to_uint8", "train", "train_many", "ZSSRConfig", "zssr_super_resolve",
+    "dip_denoise", "dip_inpaint", "dip_super_resolve",
 ]
 __version__ = "0.2.0"

@@ -6,7 +6,8 @@
 Super-resolves every LR image x4 with each method (MATLAB bicubic always, as the baseline;
 sinir: one model per LR image and shuffle probability, several at once as
 ``sinir_jax.train_many`` does; zssr: ZSSR on each LR image, x2 then x4; zssr_kernel: ZSSR given
-each image's true kernel from --kernel_dir, in one jump), scores each output against its HR image, and writes the SR
+each image's true kernel from --kernel_dir, in one jump; dip: Deep Image Prior x4, the official
+setting unless --dip_* flags say otherwise), scores each output against its HR image, and writes the SR
 images, per-image metrics (CSV and JSON), WORKDIR/summary.md (every method run into WORKDIR,
 beside the papers' rows), scores.png and, for two or more methods, tradeoff.png. Rerunning the
 same command skips the finished images and resumes a half-trained model; an image a method
@@ -22,11 +23,13 @@ from sinir_jax.benchmarks.sr import harness
 from sinir_jax.benchmarks.sr import methods as methods_lib
 from sinir_jax.core import cli
 from sinir_jax.core.errors import InputError
+from sinir_jax.dip import config as dip_config
+from sinir_jax.dip import sr_method as dip_sr_method
 from sinir_jax.sinir import config as config_lib
 from sinir_jax.zssr import config as zssr_config
 
 BENCHMARKS = ("sr",)
-METHODS = ("bicubic", "sinir", "zssr", "zssr_kernel")
+METHODS = ("bicubic", "sinir", "zssr", "zssr_kernel", "dip")
 FLAGS = flags.FLAGS
 
 
@@ -54,6 +57,11 @@ def define_flags(command):
   command.group("zssr and zssr_kernel (ZSSRConfig, prefixed; the factor is 4)",
                 cli.define_config_flags(zssr_config.ZSSRConfig, prefix="zssr_",
                                         exclude=("sr_factor", "kernel")))
+  command.group("dip (DIPConfig, prefixed; task sr, factor 4; unset: the official x4 setting)",
+                [flags.DEFINE_enum("dip_result", "final", dip_sr_method.RESULTS,
+                                   "the output scored: final | ema | auto")]
+                + cli.define_config_flags(dip_config.DIPConfig, prefix="dip_",
+                                          exclude=("task", "sr_factor")))
 
 
 def main(argv):
@@ -82,6 +90,9 @@ def main(argv):
     methods.append(methods_lib.ZSSR(zssr))
   if "zssr_kernel" in FLAGS.method:
     methods.append(methods_lib.ZSSR(zssr, FLAGS.kernel_dir))
+  if "dip" in FLAGS.method:
+    methods.append(dip_sr_method.DIP(cli.config_from_flags(
+        dip_config.DIPConfig, prefix="dip_", task="sr", sr_factor=4), result=FLAGS.dip_result))
   _, failures = harness.run_benchmark(FLAGS.hr_dir, FLAGS.lr_dir, FLAGS.workdir, methods,
                                       limit=FLAGS.limit, report=report)
   if failures:

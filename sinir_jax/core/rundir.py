@@ -240,9 +240,11 @@ class RunDir:
     normalize_config: maps a config dict (stored or new) to the fields that must match for a
       rerun to continue the run (a method drops its logging cadences, fills new fields' defaults).
     overwrite: replace a run of another identity, or use a folder of foreign files.
+    checkpoints: whether the run keeps orbax checkpoints (``checkpoints/``).
   """
 
-  def __init__(self, path, identity, flag_lines, *, normalize_config=dict, overwrite=False):
+  def __init__(self, path, identity, flag_lines, *, normalize_config=dict, overwrite=False,
+               checkpoints=True):
     self.path = os.path.abspath(path)
     self._normalize = normalize_config
     self._lock = None
@@ -269,7 +271,7 @@ class RunDir:
       self._claim(identity, flag_lines, overwrite)
       os.ftruncate(self._lock.fileno(), 0)
       os.pwrite(self._lock.fileno(), f"{os.getpid()}\n".encode(), 0)
-      self.checkpoints = _Checkpoints(self.path, writable=True)
+      self.checkpoints = _Checkpoints(self.path, writable=True) if checkpoints else None
     except OSError as e:
       self.close()
       if files.is_disk_full(e):

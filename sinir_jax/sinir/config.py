@@ -2,10 +2,13 @@
 import dataclasses
 import math
 
+from sinir_jax.core import configs
 from sinir_jax.core import conv
 from sinir_jax.core import resampling
 from sinir_jax.core.errors import InputError
 from sinir_jax.sinir import pyramid as pyramid_lib
+
+_field = configs.field
 
 TASKS = ("generic", "photo", "sr")
 PRECISIONS = ("float32", "bfloat16")
@@ -14,13 +17,8 @@ PRECISIONS = ("float32", "bfloat16")
 CADENCE_FIELDS = ("checkpoint_every", "preview_every", "log_every", "steps_per_call")
 
 
-def _field(default, help_text, **metadata):
-  """A Config field: its flag's help text, and ``choices`` (an enum) or ``kind`` ("shape")."""
-  return dataclasses.field(default=default, metadata={"help": help_text, **metadata})
-
-
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(configs.ConfigBase):
   """Every training parameter, with the release's defaults (spec sections 3 and 5)."""
   task: str = _field("generic", "generic | photo (factor 1, 2 scales) | sr (scales from sr_factor)",
                      choices=TASKS)
@@ -97,27 +95,6 @@ class Config:
       if getattr(self, name) < 1:
         fail(f"{name} must be >= 1, got {getattr(self, name)}")
     return self
-
-  def to_flags(self):
-    """``--field=value`` lines for every set field, as in an absl flagfile."""
-    lines = []
-    for name, value in self.to_dict().items():
-      if isinstance(value, (tuple, list)):
-        value = ",".join(str(v) for v in value)
-      if value is not None:
-        lines.append(f"--{name}={value}")
-    return lines
-
-  def to_dict(self):
-    return dataclasses.asdict(self)
-
-  @classmethod
-  def from_dict(cls, values):
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in values.items() if k in names})
-
-  def replace(self, **changes):
-    return dataclasses.replace(self, **changes)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,17 +8,16 @@ each result joining the training sources; a given kernel runs one jump at its fa
 import dataclasses
 import math
 
+from sinir_jax.core import configs
 from sinir_jax.core import conv
 from sinir_jax.core.errors import InputError
+
+_field = configs.field
 
 AUGMENT_FIELDS = ("leave_as_is_p", "no_interp_p", "min_scale", "scale_diff_sigma",
                   "shear_sigma", "allow_rotation")
 # Fields that change how a run reports or is dispatched, not what it computes.
 CADENCE_FIELDS = ("log_every", "steps_per_call")
-
-
-def _field(default, help_text, **metadata):
-  return dataclasses.field(default=default, metadata={"help": help_text, **metadata})
 
 
 def parse_factors(text):
@@ -46,7 +45,7 @@ def gradual_factors(sr_factor):
 
 
 @dataclasses.dataclass(frozen=True)
-class ZSSRConfig:
+class ZSSRConfig(configs.ConfigBase):
   """Every ZSSR parameter (official defaults; see the module docstring)."""
   sr_factor: float = _field(2.0, "the overall SR factor (> 1)")
   scale_factors: str = _field("", "the factors trained in turn, e.g. 2 or 1:1.5,1.5,2 (V:H pairs; "
@@ -141,11 +140,4 @@ class ZSSRConfig:
       fail("a given --kernel needs whole, equal factors (e.g. --sr_factor=2 or 4)")
     return self
 
-  def to_flags(self):
-    return [f"--{k}={v}" for k, v in dataclasses.asdict(self).items()]
 
-  def to_dict(self):
-    return dataclasses.asdict(self)
-
-  def replace(self, **changes):
-    return dataclasses.replace(self, **changes)

@@ -71,22 +71,52 @@ def test_non_utf8_flagfile_one_line_exit_2(tmp_path):
   assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_repository_flagfiles_parse_into_valid_configs():
-  code = """
+_PARSE_FLAGFILES = """
 import glob, sys
 from absl import flags
-import sinir_jax.train
+import {module} as tool
 from sinir_jax.core import cli
-from sinir_jax.sinir import config as config_lib
-sinir_jax.train.define_flags(cli.Command(""))
-for path in sorted(glob.glob("configs/*.cfg")):
+from {config_module} import {config_class} as config_class
+tool.define_flags(cli.Command(""))
+for path in sys.argv[1:]:
   flags.FLAGS.unparse_flags()
-  flags.FLAGS(["train", "--flagfile=" + path])
-  print(path, cli.config_from_flags(config_lib.Config).max_size)
+  flags.FLAGS(["tool", {extra!r}, "--flagfile=" + path][not {extra!r}:])
+  print(path, cli.config_from_flags(config_class).to_dict()["{field}"])
 """
-  result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+
+
+def _flagfiles(kind):
+  """The repository's flagfiles of a tool: zssr*.cfg, dip_*.cfg, the rest SinIR's."""
+  paths = sorted(str(p.relative_to(REPO)) for p in (REPO / "configs").glob("*.cfg"))
+  return [p for p in paths if (kind if kind != "sinir" else "") == next(
+      (k for k in ("zssr", "dip_") if p.startswith(f"configs/{k}")), "")]
+
+
+@pytest.mark.parametrize("kind, module, config, extra, field, expected", [
+    ("sinir", "sinir_jax.train", "sinir_jax.sinir.config.Config", "", "max_size",
+     {"configs/art.cfg": "500", "configs/demo.cfg": "96"}),
+    ("zssr", "sinir_jax.zssr.__main__", "sinir_jax.zssr.config.ZSSRConfig", "", "max_iters",
+     {"configs/zssr.cfg": "3000", "configs/zssr_cpu.cfg": "1000"}),
+    # dip_cpu.cfg sizes any task down: parsed after a --task.
+    ("dip_", "sinir_jax.dip.__main__", "sinir_jax.dip.config.DIPConfig", "--task=denoise",
+     "iters", {"configs/dip_denoise.cfg": "3000", "configs/dip_sr_x8.cfg": "4000"}),
+])
+def test_repository_flagfiles_parse_into_valid_configs(kind, module, config, extra, field,
+                                                       expected):
+  paths = _flagfiles(kind)
+  config_module, config_class = config.rsplit(".", 1)
+  code = _PARSE_FLAGFILES.format(module=module, config_module=config_module,
+                                 config_class=config_class, field=field, extra=extra)
+  result = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True,
                           timeout=120, cwd=REPO)
   assert result.returncode == 0, result.stderr
   parsed = dict(line.split() for line in result.stdout.splitlines())
-  assert len(parsed) == len(list((REPO / "configs").glob("*.cfg"))) >= 6
-  assert parsed["configs/art.cfg"] == "500" and parsed["configs/demo.cfg"] == "96"
+  assert sorted(parsed) == paths and len(paths) >= 2
+  for path, value in expected.items():
+    assert parsed[path] == value, path
+
+
+def test_every_flagfile_is_checked():
+  checked = _flagfiles("sinir") + _flagfiles("zssr") + _flagfiles("dip_")
+  assert sorted(checked) == sorted(str(p.relative_to(REPO)) for p in (REPO / "configs").glob(
+      "*.cfg")) and len(_flagfiles("sinir")) == 6
