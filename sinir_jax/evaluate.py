@@ -51,6 +51,8 @@ def define_flags(command):
                           "perception-distortion sweep, paper Figure 8)"),
       flags.DEFINE_integer("batch_per_device", 4, "models trained at once on each device",
                            lower_bound=1),
+      flags.DEFINE_list("sinir_back_projection_iters", ["0"], "back-project SinIR's result K "
+                        "times (a list scores each; the models are shared)"),
   ])
   command.group("sinir training (sj.Config; configs/sr.cfg or configs/sr_cpu.cfg)",
                 cli.define_config_flags(config_lib.Config, exclude=("shuffle_p",)))
@@ -84,7 +86,15 @@ def main(argv):
   methods = []
   if "sinir" in FLAGS.method:
     config = cli.config_from_flags(config_lib.Config, shuffle_p=shuffle_ps[0])
-    methods += harness.sinir_methods(config, shuffle_ps, FLAGS.batch_per_device, report)
+    try:
+      bp_iters = tuple(int(k) for k in FLAGS.sinir_back_projection_iters)
+    except ValueError:
+      bp_iters = (-1,)
+    if not bp_iters or min(bp_iters) < 0 or len(set(bp_iters)) != len(bp_iters):
+      raise InputError(f"--sinir_back_projection_iters must be distinct counts >= 0, got "
+                       f"{','.join(FLAGS.sinir_back_projection_iters)}")
+    methods += harness.sinir_methods(config, shuffle_ps, FLAGS.batch_per_device, report,
+                                     bp_iters)
   zssr = cli.config_from_flags(zssr_config.ZSSRConfig, prefix="zssr_", sr_factor=4.0)
   if "zssr" in FLAGS.method:
     methods.append(methods_lib.ZSSR(zssr))

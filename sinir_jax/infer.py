@@ -37,6 +37,9 @@ def define_request_flags(command, prefix="", title="manipulation"):
       flags.DEFINE_bool(prefix + "use_last_net_only", False, "run the finest net at every scale"),
       flags.DEFINE_float(prefix + "sr_factor", None, "super-resolve by this factor (> 1) "
                          "instead"),
+      flags.DEFINE_integer(prefix + "back_projection_iters", 0, "with --" + prefix +
+                           "sr_factor: back-project the result K times against the input (as "
+                           "ZSSR does; not in the release)"),
   ])
 
 
@@ -58,7 +61,8 @@ def request_from_flags(input_path, prefix=""):
   if sr_factor is not None:
     cli.positive_finite(sr_factor, prefix + "sr_factor", minimum=1.0)
   return manipulate.Request(input_path, entry, value("mask"), value("task"), img_shape,
-                            value("use_last_net_only"), sr_factor)
+                            value("use_last_net_only"), sr_factor,
+                            value("back_projection_iters"))
 
 
 def check_output_dir(path, flag="output_dir"):

@@ -5,6 +5,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from sinir_jax.core import backprojection
 from sinir_jax.core import resampling
 from sinir_jax.core.errors import InputError
 from sinir_jax.sinir import config as config_lib
@@ -115,15 +116,21 @@ class Model:
     return self._run(image, range(self.num_scales), use_last_net_only, mask, mask_task,
                      img_shape, fused)
 
-  def super_resolve(self, image, sr_factor, *, fused=None):
-    """Super-resolves ``image`` by ``sr_factor`` (> 1) with the release's recipe: bicubic
-    upsampling to the target size, then the whole pyramid from the coarsest level with the
-    finest net at every scale. A model trained at x2 serves any factor."""
+  def super_resolve(self, image, sr_factor, *, back_projection_iters=0, fused=None):
+    """Super-resolves ``image`` ((H, W, C)) by ``sr_factor`` (> 1) with the release's recipe:
+    bicubic upsampling to the target size, then the whole pyramid from the coarsest level with
+    the finest net at every scale. A model trained at x2 serves any factor. With
+    ``back_projection_iters`` > 0, the result is then back-projected against ``image``
+    (``core.backprojection``, MATLAB bicubic), as ZSSR does (not in the release)."""
     if not sr_factor > 1:
       raise InputError(f"sr_factor must be > 1, got {sr_factor}")
     h, w = jnp.shape(image)[-3:-1]
-    return self.manipulate(image, 0, use_last_net_only=True,
-                           img_shape=(round(h * sr_factor), round(w * sr_factor)), fused=fused)
+    out = self.manipulate(image, 0, use_last_net_only=True,
+                          img_shape=(round(h * sr_factor), round(w * sr_factor)), fused=fused)
+    if back_projection_iters:
+      out = backprojection.back_project_jit(out, jnp.asarray(image, jnp.float32),
+                                            back_projection_iters)
+    return out
 
   def _run(self, image, entries, use_last_net_only, mask, mask_task, img_shape, fused):
     levels = self.pyramid(image, img_shape)

@@ -28,6 +28,7 @@ class Request:
       side, aspect kept), None (the input's own size), an int longer side or an (h, w) pair.
     use_last_net_only: run the finest net at every scale.
     sr_factor: super-resolve by this factor instead (entry 0, finest net only, its own sizing).
+    back_projection_iters: with sr_factor, back-project the result this many times.
   """
   input_path: str
   entry_scale: object = "all"
@@ -36,6 +37,7 @@ class Request:
   img_shape: object = MODEL_SIZE
   use_last_net_only: bool = False
   sr_factor: float = None
+  back_projection_iters: int = 0
 
   def output_name(self):
     """The default name of the output folder: the input's stem and the task."""
@@ -58,6 +60,12 @@ def check_request(request, num_scales=None, prefix=""):
     if request.mask_path is not None or request.entry_scale != "all":
       raise InputError(f"--{prefix}sr_factor runs the super-resolution recipe (entry 0, finest "
                        f"net only): drop --{prefix}mask and --{prefix}entry_scale")
+  if request.back_projection_iters and request.sr_factor is None:
+    raise InputError(f"--{prefix}back_projection_iters applies to super-resolution: pass "
+                     f"--{prefix}sr_factor too")
+  if request.back_projection_iters < 0:
+    raise InputError(f"--{prefix}back_projection_iters must be >= 0, got "
+                     f"{request.back_projection_iters}")
   if request.entry_scale != "all" and num_scales is not None and not (
       -num_scales <= request.entry_scale < num_scales):
     raise InputError(f"--{prefix}entry_scale={request.entry_scale} is out of range: the model "
@@ -113,7 +121,8 @@ def write_manipulations(model, request, output_dir, *, report=print):
   outputs = {}  # name -> image in [-1, 1]
   if request.sr_factor is not None:
     factor = request.sr_factor
-    result = np.asarray(model.super_resolve(image, factor))
+    result = np.asarray(model.super_resolve(
+        image, factor, back_projection_iters=request.back_projection_iters))
     upsampled = np.asarray(resampling.resize(image, result.shape[:2], model.config.interp))
     outputs["input.png"] = image
     outputs[f"sr_x{factor:g}.png"] = result

@@ -10,9 +10,11 @@ kernel), so the result, downscaled, stays consistent with the LR image.
 The variants of one shape (k even, k odd) go through the net as one batch, and back-projection
 is a ``fori_loop``, so that the whole test compiles as a small program.
 """
-import jax
+import functools
+
 import jax.numpy as jnp
 
+from sinir_jax.core import backprojection
 from sinir_jax.zssr import kernels
 
 
@@ -29,11 +31,9 @@ def undo(y, k):
 
 def back_project(y, lr, iters, kernel=None):
   """``iters`` back-projection steps of the estimate ``y`` (HR, 0..1; (H, W, C) or a batch of
-  them) against ``lr`` (h, w, C)."""
-  def once(_, y):
-    residual = lr - kernels.downscale(y, lr.shape[:2], kernel)
-    return jnp.clip(y + kernels.upscale(residual, y.shape[-3:-1]), 0.0, 1.0)
-  return jax.lax.fori_loop(0, iters, once, y)
+  them) against ``lr`` (h, w, C), downscaling as the training did (``kernels.downscale``)."""
+  return backprojection.back_project(y, lr, iters, functools.partial(kernels.downscale,
+                                                                     kernel=kernel))
 
 
 def variants_of(factor, output_flip):

@@ -84,8 +84,15 @@ def test_limit_outputs_rerun_resume_and_sweep(tmp_path, data):
 
   # A lost output reloads the trained model; a second p sweeps and draws the trade-off.
   (tag / NAMES[0] / "sr_x4.png").unlink()
-  third = _evaluate(*args, "--limit=1", "--shuffle_p=0.0005,0.005")
+  third = _evaluate(*args, "--limit=1", "--shuffle_p=0.0005,0.005",
+                    "--sinir_back_projection_iters=0,2")
   assert third.returncode == 0, third.stderr
+  # The back-projected variant shares the model and is scored as its own method.
+  assert (workdir / "p0.0005_bp2" / NAMES[0] / "sr_x4.png").exists()
+  assert not (workdir / "p0.0005_bp2" / "models").exists()
+  bp = json.loads((workdir / "p0.0005_bp2" / "metrics.json").read_text())[0]
+  plain = json.loads((tag / "metrics.json").read_text())[0]
+  assert bp["rmse_rgb"] != plain["rmse_rgb"]
   assert f"{NAMES[0]}: all 2 scales already trained" in third.stdout
   assert "[1/1] p=0.005 img_001_SRF_4: done in" in third.stdout
   assert (tag / NAMES[0] / "sr_x4.png").exists()
@@ -127,6 +134,7 @@ def test_an_untrainable_image_is_reported_and_the_others_go_on(tmp_path, data):
     ("missing_dir", "is not a folder"),
     ("bad_p_list", "bad --shuffle_p"),
     ("zero_limit", "limit"),
+    ("bad_bp_iters", "--sinir_back_projection_iters must be"),
 ])
 def test_bad_input_one_line_exit_2(tmp_path, data, case, message):
   hr_dir, lr_dir = data
@@ -135,6 +143,7 @@ def test_bad_input_one_line_exit_2(tmp_path, data, case, message):
       "missing_dir": [f"--hr_dir={tmp_path / 'nope'}"],
       "bad_p_list": ["--shuffle_p=0.005,abc"],
       "zero_limit": ["--limit=0"],
+      "bad_bp_iters": ["--sinir_back_projection_iters=0,-2"],
   }.get(case, [])
   result = _evaluate(*benchmark, f"--hr_dir={hr_dir}", f"--lr_dir={lr_dir}",
                      f"--workdir={tmp_path / 'eval'}", *TINY_FLAGS, *args)

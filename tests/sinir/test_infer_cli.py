@@ -71,6 +71,7 @@ def runs(trained, tmp_path_factory):
       "small_mask": [model, image, "--entry_scale=0", "--task=harmonization",
                      f"--mask={out / 'small_mask.png'}", "--keep_input_size"],
       "sr": [model, f"--input={out / 'lr.png'}", "--sr_factor=4"],
+      "sr_bp": [model, f"--input={out / 'lr.png'}", "--sr_factor=4", "--back_projection_iters=3"],
   }
   outcomes = cli_battery("infer", {name: argv + [f"--output_dir={out / name}"]
                                    for name, argv in cases.items()})
@@ -106,6 +107,11 @@ def test_mask_of_another_size_is_resized_with_a_note(runs):
 
 def test_super_resolution_flag(runs):
   assert _pixels(runs["sr"][3] / "sr_x4.png").shape == (36, 48, 3)
+  # --back_projection_iters brings the SR result closer to the input when downscaled.
+  lr = sj.load_image(runs["sr"][3] / "input.png")
+  error = lambda name: float(np.abs(np.asarray(sj.resize(
+      sj.load_image(runs[name][3] / "sr_x4.png"), lr.shape[:2], "matlab")) - lr).mean())
+  assert error("sr_bp") < error("sr")
 
 
 def test_bad_input_one_line_exit_2_and_no_output(trained, tmp_path):
@@ -140,6 +146,9 @@ def test_bad_input_one_line_exit_2_and_no_output(trained, tmp_path):
       "sr_factor_one": ([model, image, "--sr_factor=1"], "--sr_factor must be a finite"),
       "sr_with_mask": ([model, image, "--sr_factor=2", "--task=edit", f"--mask={blank}"],
                        "drop --mask"),
+      "bp_without_sr": ([model, image, "--back_projection_iters=2"], "pass --sr_factor"),
+      "bp_negative": ([model, image, "--sr_factor=2", "--back_projection_iters=-1"],
+                      "--back_projection_iters must be >= 0"),
       "output_dir_is_a_file": ([model, image, f"--output_dir={a_file}"], "is not a folder"),
       "output_dir_under_a_file": ([model, image, f"--output_dir={a_file / 'x'}"],
                                   "which is a file"),

@@ -81,6 +81,11 @@ def test_super_resolution_size_and_x2_model_serves_x4():
   assert model.super_resolve(lr, 2.5).shape == (50, 75, 3)
   with pytest.raises(sj.InputError, match="sr_factor"):
     model.super_resolve(lr, 1.0)
+  # Back-projection makes the result consistent with the LR image (as ZSSR's test time does).
+  plain, projected = (model.super_resolve(lr, 2, back_projection_iters=k) for k in (0, 5))
+  error = lambda hr: float(np.abs(np.asarray(sj.resize(hr, (20, 30), "matlab")) - lr).mean())
+  assert error(projected) < 0.5 * error(plain)
+  assert float(np.abs(projected).max()) <= 1.0
 
 
 def _edges(image):

@@ -43,9 +43,9 @@ def parse_shuffle_ps(text):
   return ps
 
 
-def sinir_methods(config, shuffle_ps, batch_per_device=4, report=print):
-  """One ``methods.SinIR`` per shuffle probability, each model trained on its LR image as is
-  (``img_shape`` is not used)."""
+def sinir_methods(config, shuffle_ps, batch_per_device=4, report=print, bp_iters=(0,)):
+  """One ``methods.SinIR`` per shuffle probability and back-projection count, each model
+  trained on its LR image as is (``img_shape`` is not used)."""
   if config.task != "sr":
     raise InputError(
         f"the sr benchmark trains with SinIR's SR recipe, not task {config.task!r}: pass "
@@ -54,7 +54,7 @@ def sinir_methods(config, shuffle_ps, batch_per_device=4, report=print):
     report(f"note: each model trains on its LR image at its own size; img_shape "
            f"{config.img_shape} is not used")
   return [methods_lib.SinIR(config.replace(shuffle_p=p, img_shape=None).validate(),
-                            batch_per_device) for p in shuffle_ps]
+                            batch_per_device, bp) for p in shuffle_ps for bp in bp_iters]
 
 
 def _descriptor(method):

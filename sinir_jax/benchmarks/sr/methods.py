@@ -47,13 +47,17 @@ def shuffle_key(p):
 
 class SinIR:
   """SinIR trained on each LR image (``train_many``: several at once), then
-  ``Model.super_resolve(lr, 4)``, the release's recipe."""
+  ``Model.super_resolve(lr, 4)``, the release's recipe; with ``back_projection_iters``, then
+  back-projected (the models are shared with the run without)."""
 
-  def __init__(self, config, batch_per_device=4):
+  def __init__(self, config, batch_per_device=4, back_projection_iters=0):
     self.config, self.batch_per_device = config, batch_per_device
-    self.key = shuffle_key(config.shuffle_p)
-    self.label, self.short = f"SinIR p={config.shuffle_p:g}", f"p={config.shuffle_p:g}"
-    self.fields = {"shuffle_p": config.shuffle_p}
+    self.bp_iters = back_projection_iters
+    self.models_key = shuffle_key(config.shuffle_p)
+    bp = f" + BP {back_projection_iters}" if back_projection_iters else ""
+    self.key = self.models_key + (f"_bp{back_projection_iters}" if back_projection_iters else "")
+    self.label, self.short = f"SinIR p={config.shuffle_p:g}{bp}", f"p={config.shuffle_p:g}{bp}"
+    self.fields = {"shuffle_p": config.shuffle_p, "back_projection_iters": back_projection_iters}
     self.identity = runs.normalize_config(config.to_dict())
     self.normalize = runs.normalize_config
     flag_text = " ".join(f for f in config.to_flags() if not f.startswith("--shuffle_p="))
@@ -65,7 +69,7 @@ class SinIR:
     return {}
 
   def run(self, todo, folder, report):
-    models_dir = os.path.join(folder, "models")
+    models_dir = os.path.join(os.path.dirname(folder), self.models_key, "models")
     report(f"{self.short}: training {len(todo)} model(s)")
     summary = many.train_many({pair.name: pair.lr for pair in todo}, self.config, models_dir,
                               batch_per_device=self.batch_per_device,
@@ -80,7 +84,8 @@ class SinIR:
       start = time.perf_counter()
       model = runs.load_model(os.path.join(models_dir, pair.name))
       lr, _ = pairs_lib.load_pair(pair)
-      output = grids.to_uint8(model.super_resolve(lr, pairs_lib.SR_FACTOR))
+      output = grids.to_uint8(model.super_resolve(lr, pairs_lib.SR_FACTOR,
+                                                  back_projection_iters=self.bp_iters))
       yield pair, output, share + time.perf_counter() - start, None
 
 
