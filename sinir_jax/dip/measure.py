@@ -31,32 +31,45 @@ def psnr(image, clean):
 def measure_denoising(clean_images, sigma=25, config=None, *, seed=0, report=print):
   """Denoises each clean image (``{name: (H, W, C) array in [-1, 1] or image path}``) after
   adding noise of ``sigma`` (0..255 scale; image i's noise from ``seed + i``) with ``config``
-  (None: the official F16 setting). Returns one row per image: {"name", "steps", "noisy",
-  "final", "ema", "auto", "auto_step", "best", "best_step"} (PSNRs in dB; "auto" is None when
-  the variance window never filled), after reporting each and their means."""
+  (None: the official F16 setting). Returns one row per image (``denoise_one``'s), after
+  reporting each and their means."""
   rows = []
   for i, (name, clean) in enumerate(clean_images.items()):
     if isinstance(clean, (str, os.PathLike)):
       clean = images.load_image(clean)
     clean = np.asarray(clean, np.float32)
-    noisy = add_noise(clean, sigma, seed + i)
-    result = tasks.denoise(noisy, config, reference=clean,
-                           report=lambda line, name=name: report(f"  {name}: {line}"))
-    history = result.history["psnr"]
-    rows.append({"name": name, "steps": result.steps, "noisy": psnr(noisy, clean),
-                 "final": psnr(result.image, clean), "ema": psnr(result.ema, clean),
-                 "auto": psnr(result.auto, clean) if result.auto is not None else None,
-                 "auto_step": result.auto_step, "best": float(history.max()),
-                 "best_step": int(history.argmax()) + 1})
-    report(_line(rows[-1]))
+    rows.append(denoise_one(name, clean, add_noise(clean, sigma, seed + i), config,
+                            report=report)[0])
   if rows:
-    means = {key: np.mean([r[key] for r in rows if r[key] is not None] or [np.nan])
-             for key in ("noisy", "final", "ema", "auto", "best")}
-    report(_line({"name": f"mean of {len(rows)}", **means}))
+    report(line(mean_row(rows)))
   return rows
 
 
-def _line(row):
+def denoise_one(name, clean, noisy, config=None, *, report=print, workdir=None):
+  """DIP on ``noisy`` against its ``clean`` image: (row, ``DIPResult``), the row {"name",
+  "steps", "noisy", "final", "ema", "auto", "auto_step", "best", "best_step"} (PSNRs in dB;
+  "auto" is None when the variance window never filled; "best" is the oracle that looks at
+  the clean image) reported as one line."""
+  result = tasks.denoise(noisy, config, reference=clean, workdir=workdir, overwrite=True,
+                         report=lambda text: report(f"  {name}: {text}"))
+  history = result.history["psnr"]
+  row = {"name": name, "steps": result.steps, "noisy": psnr(noisy, clean),
+         "final": psnr(result.image, clean), "ema": psnr(result.ema, clean),
+         "auto": psnr(result.auto, clean) if result.auto is not None else None,
+         "auto_step": result.auto_step, "best": float(history.max()),
+         "best_step": int(history.argmax()) + 1}
+  report(line(row))
+  return row, result
+
+
+def mean_row(rows):
+  """The means of ``rows``' PSNRs (the auto column over the rows that have one)."""
+  return {"name": f"mean of {len(rows)}",
+          **{key: float(np.mean([r[key] for r in rows if r[key] is not None] or [np.nan]))
+             for key in ("noisy", "final", "ema", "auto", "best")}}
+
+
+def line(row):
   auto = "n/a" if row["auto"] is None else f"{row['auto']:.2f}"
   return (f"{row['name']}: noisy {row['noisy']:.2f} final {row['final']:.2f} ema "
           f"{row['ema']:.2f} auto {auto} best {row['best']:.2f} dB")
