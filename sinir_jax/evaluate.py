@@ -9,9 +9,9 @@ Super-resolves every LR image x4 with each method (MATLAB bicubic always, as the
 sinir: one model per LR image and shuffle probability, several at once as
 ``sinir_jax.train_many`` does; zssr: ZSSR on each LR image, x2 then x4; zssr_kernel: ZSSR given
 each image's true kernel from --kernel_dir, in one jump; dip: Deep Image Prior x4, the official
-setting unless --dip_* flags say otherwise), scores each output against its HR image, and writes the SR
-images, per-image metrics (CSV and JSON), WORKDIR/summary.md (every method run into WORKDIR,
-beside the papers' rows), scores.png and, for two or more methods, tradeoff.png. Rerunning the
+setting unless --dip_* flags say otherwise), scores each output against its HR image, and
+writes the SR images, per-image metrics (CSV and JSON), WORKDIR/summary.md (every method run
+into WORKDIR, beside the papers' rows), scores.png and, for two or more methods, tradeoff.png. Rerunning the
 same command skips the finished images and resumes a half-trained model; an image a method
 cannot do is reported and left out, and the command then exits 1. See
 ``sinir_jax.benchmarks.sr`` for how HR and LR files are paired and the workdir's layout.
