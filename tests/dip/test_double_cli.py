@@ -1,0 +1,116 @@
+"""python -m sinir_jax.double_dip end to end (a tiny run of each task: the fixed file names; a
+seed fixes the result) and bad inputs: one stderr line, exit code 2, nothing written. All
+cases run in one process, so each task's step program is compiled once."""
+import os
+
+import pytest
+
+import sinir_jax as sj
+from conftest import REPO, cli_battery
+from sinir_jax.dip.double import outputs
+from sinir_jax.dip.double import synthetic
+from tiny_double import box, layers, tiny_flags, trimap
+
+TASK_FILES = {task: set(names) | {"grid.png", "loss.png", "result.json"}
+              for task, names in outputs.NAMES.items()}
+
+
+@pytest.fixture(scope="module")
+def battery(tmp_path_factory):
+  d = tmp_path_factory.mktemp("double_cli")
+  a, b = layers()
+  mix1, mix2 = synthetic.mixtures(a, b)
+  pictures = {"image": a, "mix1": mix1, "mix2": mix2, "small": a[:-2], "grey": 0 * a,
+              "trimap": trimap()[..., None] * 2 - 1, "box": box()[..., None] * 2 - 1,
+              "small_box": box()[:-1, ..., None] * 2 - 1}
+  paths = {name: str(d / f"{name}.png") for name in pictures}
+  for name, picture in pictures.items():
+    sj.save_image(paths[name], picture)
+  (d / "full").mkdir()
+  (d / "full" / "keep.txt").write_text("someone's file")
+  tiny = tiny_flags()
+  out = lambda name: f"--output_dir={d / name}"
+  cases = {
+      "help": ["--help"],
+      "segment": ["--task=segment", f"--image={paths['image']}", f"--hint={paths['trimap']}",
+                  out("segment"), *tiny],
+      "separate": ["--task=separate", f"--image={paths['mix1']}", f"--image2={paths['mix2']}",
+                   out("separate"), *tiny],
+      "separate_again": ["--task=separate", f"--image={paths['mix1']}",
+                         f"--image2={paths['mix2']}", out("separate_again"), *tiny],
+      "separate_seed1": ["--task=separate", f"--image={paths['mix1']}",
+                         f"--image2={paths['mix2']}", out("separate_seed1"), *tiny, "--seed=1"],
+      "separate_single": ["--task=separate_single", f"--image={paths['mix1']}",
+                          out("separate_single"), *tiny],
+      "dehaze": ["--task=dehaze", f"--image={paths['image']}", out("dehaze"), *tiny],
+      "watermark": ["--task=watermark", f"--image={paths['image']}", f"--hint={paths['box']}",
+                    out("watermark"), *tiny],
+      "no_task": [f"--image={paths['image']}", out("bad")],
+      "no_image": ["--task=dehaze", out("bad")],
+      "missing_image": ["--task=dehaze", f"--image={d / 'nope.png'}", out("bad")],
+      "no_output_dir": ["--task=dehaze", f"--image={paths['image']}"],
+      "no_image2": ["--task=separate", f"--image={paths['mix1']}", out("bad")],
+      "mixture_sizes": ["--task=separate", f"--image={paths['mix1']}",
+                        f"--image2={paths['small']}", out("bad"), *tiny],
+      "no_hint": ["--task=segment", f"--image={paths['image']}", out("bad")],
+      "hint_size": ["--task=watermark", f"--image={paths['image']}",
+                    f"--hint={paths['small_box']}", out("bad")],
+      "empty_trimap": ["--task=segment", f"--image={paths['image']}", f"--hint={paths['grey']}",
+                       out("bad"), *tiny],
+      "hint_for_dehaze": ["--task=dehaze", f"--image={paths['image']}", f"--hint={paths['box']}",
+                          out("bad")],
+      "bad_airlight": ["--task=dehaze", f"--image={paths['image']}", "--airlight=2,0", out("bad")],
+      "full_output_dir": ["--task=dehaze", f"--image={paths['image']}", out("full")],
+      "bad_channels": ["--task=dehaze", f"--image={paths['image']}", out("bad"),
+                       "--net_down=4,x"],
+      "cpu": ["--task=dehaze", "--flagfile=configs/double_dip_cpu.cfg", "--iters=0", out("bad")],
+  }
+  return d, cli_battery("double_dip", cases, cwd=REPO)
+
+
+def test_help_lists_the_flags(battery):
+  _, outcomes = battery
+  code, out, _ = outcomes["help"]
+  assert code == 0
+  for flag in ("--task", "--image", "--image2", "--hint", "--output_dir", "--overwrite",
+               "--preset", "--iters2"):
+    assert flag in out
+
+
+@pytest.mark.parametrize("task", sorted(TASK_FILES))
+def test_each_task_writes_its_fixed_files(battery, task):
+  d, outcomes = battery
+  code, out, err = outcomes[task]
+  assert code == 0, err
+  assert "step 4/4" in out  # progress lines
+  assert TASK_FILES[task] <= set(os.listdir(d / task))
+  for name in outputs.NAMES[task]:
+    picture = sj.load_image(d / task / name)
+    assert picture.shape[:2] == (16, 20)
+
+
+def test_a_seed_fixes_the_result(battery):
+  d, outcomes = battery
+  assert all(outcomes[name][0] == 0 for name in ("separate_again", "separate_seed1"))
+  for name in outputs.NAMES["separate"]:
+    again = (d / "separate_again" / name).read_bytes()
+    assert (d / "separate" / name).read_bytes() == again
+    assert (d / "separate_seed1" / name).read_bytes() != again
+
+
+@pytest.mark.parametrize("case, words", [
+    ("no_task", "pass --task"), ("no_image", "pass --image"), ("missing_image", "no such file"),
+    ("no_output_dir", "pass --output_dir"), ("no_image2", "needs --image2"),
+    ("mixture_sizes", "mixtures differ in size"), ("no_hint", "needs --hint"),
+    ("hint_size", "--hint is 15x20 but --image is 16x20"), ("empty_trimap", "both foreground"),
+    ("hint_for_dehaze", "drop it"), ("bad_airlight", "--airlight must be"),
+    ("full_output_dir", "is not empty"), ("bad_channels", "--net_down"),
+    ("cpu", "--iters must be >= 1"),
+])
+def test_bad_inputs_are_one_line_and_exit_2(battery, case, words):
+  d, outcomes = battery
+  code, _, err = outcomes[case]
+  assert code == 2, err
+  assert err.startswith("error:") and err.strip().count("\n") == 0 and words in err, err
+  assert not (d / "bad").exists()
+  assert os.listdir(d / "full") == ["keep.txt"]
