@@ -8,13 +8,14 @@ dehazing or watermark removal.
   python -m sinir_jax.double_dip --task=separate_single --image=IN.png --output_dir=D
 
 --task alone runs the official script's setting (configs/double_dip_*.cfg spell them out;
---preset=cpu, or configs/double_dip_cpu.cfg, runs fewer steps). Segmentation's hint is a
-trimap of the image's size: white = foreground, black = background, grey = unknown; the
-watermark's is white inside a box around the mark. D gets mask.png, foreground.png and
-background.png (segment), layer1.png and layer2.png (separate; separate_single splits one image
-into two layers that sum to it), dehazed.png and transmission.png (dehaze) or clean.png
-(watermark), and grid.png, loss.png and result.json; an existing non-empty D is refused unless
---overwrite.
+--preset=cpu, or configs/double_dip_cpu.cfg, runs fewer steps), except that dehazing stops
+after its first pass: the official second pass over-dehazes (sinir_jax.dip.double.tasks);
+--dehaze_passes=2 runs it. Segmentation's hint is a trimap of the image's size: white =
+foreground, black = background, grey = unknown; the watermark's is white inside a box around
+the mark. D gets mask.png, foreground.png and background.png (segment), layer1.png and
+layer2.png (separate; separate_single splits one image into two layers that sum to it),
+dehazed.png and transmission.png (dehaze) or clean.png (watermark), and grid.png, loss.png and
+result.json; an existing non-empty D is refused unless --overwrite.
 """
 import os
 import sys

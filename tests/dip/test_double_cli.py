@@ -43,6 +43,8 @@ def battery(tmp_path_factory):
       "separate_single": ["--task=separate_single", f"--image={paths['mix1']}",
                           out("separate_single"), *tiny],
       "dehaze": ["--task=dehaze", f"--image={paths['image']}", out("dehaze"), *tiny],
+      "dehaze_official": ["--task=dehaze", f"--image={paths['image']}", out("dehaze_official"),
+                          *tiny, "--dehaze_passes=2"],
       "watermark": ["--task=watermark", f"--image={paths['image']}", f"--hint={paths['box']}",
                     out("watermark"), *tiny],
       "no_task": [f"--image={paths['image']}", out("bad")],
@@ -63,6 +65,8 @@ def battery(tmp_path_factory):
       "full_output_dir": ["--task=dehaze", f"--image={paths['image']}", out("full")],
       "bad_channels": ["--task=dehaze", f"--image={paths['image']}", out("bad"),
                        "--net_down=4,x"],
+      "bad_passes": ["--task=dehaze", f"--image={paths['image']}", "--dehaze_passes=3",
+                     out("bad")],
       "cpu": ["--task=dehaze", "--flagfile=configs/double_dip_cpu.cfg", "--iters=0", out("bad")],
   }
   return d, cli_battery("double_dip", cases, cwd=REPO)
@@ -98,6 +102,15 @@ def test_a_seed_fixes_the_result(battery):
     assert (d / "separate_seed1" / name).read_bytes() != again
 
 
+def test_dehaze_runs_the_second_pass_only_when_asked(battery):
+  d, outcomes = battery
+  (_, one, _), (code, two, err) = outcomes["dehaze"], outcomes["dehaze_official"]
+  assert code == 0, err
+  assert "pass 1" in one and "pass 2" not in one and "pass 2" in two
+  assert "dehazed_pass1.png" not in os.listdir(d / "dehaze")
+  assert "dehazed_pass1.png" in os.listdir(d / "dehaze_official")
+
+
 @pytest.mark.parametrize("case, words", [
     ("no_task", "pass --task"), ("no_image", "pass --image"), ("missing_image", "no such file"),
     ("no_output_dir", "pass --output_dir"), ("no_image2", "needs --image2"),
@@ -105,7 +118,7 @@ def test_a_seed_fixes_the_result(battery):
     ("hint_size", "--hint is 15x20 but --image is 16x20"), ("empty_trimap", "both foreground"),
     ("hint_for_dehaze", "drop it"), ("bad_airlight", "--airlight must be"),
     ("full_output_dir", "is not empty"), ("bad_channels", "--net_down"),
-    ("cpu", "--iters must be >= 1"),
+    ("cpu", "--iters must be >= 1"), ("bad_passes", "--dehaze_passes must be 1 or 2"),
 ])
 def test_bad_inputs_are_one_line_and_exit_2(battery, case, words):
   d, outcomes = battery

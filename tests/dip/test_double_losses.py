@@ -85,6 +85,11 @@ def test_guided_filter_keeps_constants_and_airlight_takes_the_haziest():
   image = np.full((30, 30, 3), 0.2, np.float32)
   image[:20, :20] = (0.9, 0.8, 0.7)  # the only region whose 15x15 dark channel is bright
   np.testing.assert_allclose(refine.airlight(image), (0.9, 0.8, 0.7))
+  # A 6x6 bright patch: the official 15x15 minimum never sees it whole, a 3x3 one does.
+  image = np.full((64, 64, 3), 0.2, np.float32)
+  image[30:36, 40:46] = (0.9, 0.8, 0.7)
+  np.testing.assert_allclose(refine.airlight(image), (0.2, 0.2, 0.2))
+  np.testing.assert_allclose(refine.airlight(image, window=3), (0.9, 0.8, 0.7))
   # The official radius on images of hundreds of pixels, local on small crops.
   assert refine.radius_for((481, 321)) == 40 and refine.radius_for((600, 800)) == 50
   assert refine.radius_for((64, 64)) == 8 and refine.radius_for((64, 64), 3) == 3

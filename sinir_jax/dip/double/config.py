@@ -83,7 +83,7 @@ class DoubleDIPConfig(configs.ConfigBase):
   iters: int | None = _field(None, f"steps of the first phase (segment, watermark: the hint "
                              f"phase; dehaze: the first pass; separate: all) {_FROM_PRESET}")
   iters2: int | None = _field(None, f"steps of the second phase (segment, watermark: the "
-                              f"decomposition; dehaze: the second pass; separate: unused) "
+                              f"decomposition; dehaze: the second pass, if any; separate: unused) "
                               f"{_FROM_PRESET}")
   lr: float | None = _field(None, f"Adam learning rate {_FROM_PRESET}")
   input_depth: int | None = _field(None, f"channels of each net's noise input {_FROM_PRESET}")
@@ -100,6 +100,10 @@ class DoubleDIPConfig(configs.ConfigBase):
                                      "transmission (default: the official 50, at most "
                                      "min(H, W) // 8 so that it stays local on small images)")
   guided_eps: float = _field(1e-4, "regularisation of the guided filter")
+  dehaze_passes: int = _field(1, "dehaze: 1 (the result of the first pass) or 2 (the official "
+                              "second pass on it, which over-dehazes; see tasks.dehaze)")
+  dark_window: int = _field(15, "dehaze: the dark channel's window for the airlight (the "
+                            "official 15; see sinir_jax/dip/double/refine.py)")
   seed: int = _field(0, "the run's PRNG seed")
   log_every: int = _field(100, "report and record the loss every K steps")
   conv_impl: str = _field("auto", "3x3 conv implementation: auto | xla | winograd",
@@ -130,7 +134,12 @@ class DoubleDIPConfig(configs.ConfigBase):
     for name in ("iters", "input_depth", "repeats", "log_every"):
       if getattr(c, name) < 1:
         raise InputError(f"--{name} must be >= 1, got {getattr(c, name)}")
-    if c.iters2 < 0 or (c.iters2 < 1 and c.task in ("segment", "dehaze", "watermark")):
+    if c.dehaze_passes not in (1, 2):
+      raise InputError(f"--dehaze_passes must be 1 or 2, got {c.dehaze_passes}")
+    if c.dark_window < 1:
+      raise InputError(f"--dark_window must be >= 1, got {c.dark_window}")
+    second = ("segment", "watermark") + (("dehaze",) if c.dehaze_passes == 2 else ())
+    if c.iters2 < 0 or (c.iters2 < 1 and c.task in second):
       raise InputError(f"--iters2 must be >= 1 for --task={c.task}, got {c.iters2}")
     if not c.lr > 0 or not c.guided_eps > 0:
       raise InputError(f"--lr and --guided_eps must be > 0, got {c.lr} and {c.guided_eps}")

@@ -2,7 +2,7 @@
 
   segment    mask.png, foreground.png, background.png
   separate   layer1.png, layer2.png (and separate_single)
-  dehaze     dehazed.png, transmission.png (and dehazed_pass1.png, the first pass's)
+  dehaze     dehazed.png, transmission.png (and dehazed_pass1.png after two passes)
   watermark  clean.png
   all        grid.png (the inputs and results, labelled), loss.png (loss and PSNR per step),
              result.json (the config, the task's numbers, seconds)
@@ -38,9 +38,10 @@ def pictures(task, result):
     return [("layer1.png", f"layer 1 (alphas {result.alphas[0]:.2f}, {result.alphas[1]:.2f})",
              result.layer1), ("layer2.png", "layer 2", result.layer2)]
   if task == "dehaze":
+    first = ([("dehazed_pass1.png", "after pass 1", result.first_pass)]
+             if result.config.dehaze_passes == 2 else [])
     return [("dehazed.png", "dehazed", result.dehazed),
-            ("transmission.png", "transmission", _map(result.transmission)),
-            ("dehazed_pass1.png", "after pass 1", result.first_pass)]
+            ("transmission.png", "transmission", _map(result.transmission))] + first
   return [("clean.png", "clean", result.clean), (None, "watermark mask", _map(result.mask))]
 
 
