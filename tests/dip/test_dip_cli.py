@@ -74,6 +74,8 @@ def battery(tmp_path_factory):
                                          "--result=ema", "--snapshot_every=4"],
       "diverged": den[:2] + [f"--output={out / 'div.png'}", *tiny,
                              f"--reference={paths['clean']}", "--input_scale=1e38"],
+      "denoise_default_result": ["--task=denoise", f"--image={paths['noisy']}",
+                                 f"--output={out / 'den_default.png'}", *tiny],
       "sr": ["--task=sr", f"--image={paths['lr']}", f"--reference={paths['hr']}",
              f"--output={out / 'sr.png'}", *tiny],
       "inpaint": inp + tiny + [f"--reference={paths['clean']}", f"--output={out / 'inp.png'}",
@@ -172,6 +174,18 @@ def test_denoise_end_to_end(battery):
   written = sj.load_image(d / "out" / "den.png")
   np.testing.assert_array_equal(written, sj.load_image(run / "ema.png"))
   assert written.shape == (15, 13, 3)
+
+
+def test_the_default_output_is_the_average_for_denoising_and_the_last_step_otherwise(battery):
+  d, results = battery
+  for name in ("denoise_default_result", "sr"):
+    assert results[name][0] == 0, results[name][2]
+  out = d / "out"
+  np.testing.assert_array_equal(sj.load_image(out / "den_default.png"),
+                                sj.load_image(out / "den_default_dip" / "ema.png"))
+  assert "the ema output" in results["denoise_default_result"][1]
+  np.testing.assert_array_equal(sj.load_image(out / "sr.png"),
+                                sj.load_image(out / "sr_dip" / "final.png"))
 
 
 def test_a_diverged_run_exits_1(battery):
