@@ -121,12 +121,7 @@ class DIPConfig(configs.ConfigBase):
                           "| xla | winograd", choices=conv.IMPLS)
 
   def __post_init__(self):
-    for name in _LIST_FIELDS:
-      value = getattr(self, name)
-      if isinstance(value, str):
-        object.__setattr__(self, name, _parse_channels(value, name))
-      elif isinstance(value, list):
-        object.__setattr__(self, name, tuple(value))
+    parse_channel_fields(self, _LIST_FIELDS)
 
   def resolved(self):
     """This config with every None field filled from its task's and net's presets."""
@@ -204,6 +199,17 @@ class DIPConfig(configs.ConfigBase):
   @property
   def depth(self):
     return len(self.net_down)
+
+
+def parse_channel_fields(config, names):
+  """Turns the channel-list fields ``names`` of a frozen config, given as '16,32' text (a flag)
+  or a list (JSON), into tuples, so that configs compare and hash alike."""
+  for name in names:
+    value = getattr(config, name)
+    if isinstance(value, str):
+      object.__setattr__(config, name, _parse_channels(value, name))
+    elif isinstance(value, list):
+      object.__setattr__(config, name, tuple(value))
 
 
 def _parse_channels(text, name):

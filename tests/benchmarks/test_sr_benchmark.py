@@ -138,7 +138,7 @@ def test_an_untrainable_image_is_reported_and_the_others_go_on(tmp_path, data):
 ])
 def test_bad_input_one_line_exit_2(tmp_path, data, case, message):
   hr_dir, lr_dir = data
-  benchmark = ["denoise"] if case == "unknown_benchmark" else ["sr"]
+  benchmark = ["deblur"] if case == "unknown_benchmark" else ["sr"]
   args = {  # later flags win
       "missing_dir": [f"--hr_dir={tmp_path / 'nope'}"],
       "bad_p_list": ["--shuffle_p=0.005,abc"],

@@ -86,10 +86,11 @@ for path in sys.argv[1:]:
 
 
 def _flagfiles(kind):
-  """The repository's flagfiles of a tool: zssr*.cfg, dip_*.cfg, the rest SinIR's."""
+  """The repository's flagfiles of a tool: zssr*.cfg, dip_*.cfg, double_dip_*.cfg, the rest
+  SinIR's."""
   paths = sorted(str(p.relative_to(REPO)) for p in (REPO / "configs").glob("*.cfg"))
   return [p for p in paths if (kind if kind != "sinir" else "") == next(
-      (k for k in ("zssr", "dip_") if p.startswith(f"configs/{k}")), "")]
+      (k for k in ("zssr", "dip_", "double_dip_") if p.startswith(f"configs/{k}")), "")]
 
 
 @pytest.mark.parametrize("kind, module, config, extra, field, expected", [
@@ -100,6 +101,11 @@ def _flagfiles(kind):
     # dip_cpu.cfg sizes any task down: parsed after a --task.
     ("dip_", "sinir_jax.dip.__main__", "sinir_jax.dip.config.DIPConfig", "--task=denoise",
      "iters", {"configs/dip_denoise.cfg": "3000", "configs/dip_sr_x8.cfg": "4000"}),
+    # double_dip_cpu.cfg (--preset=cpu) also comes after a --task.
+    ("double_dip_", "sinir_jax.double_dip", "sinir_jax.dip.double.config.DoubleDIPConfig",
+     "--task=dehaze", "iters", {"configs/double_dip_dehaze.cfg": "4000",
+                                "configs/double_dip_segment.cfg": "2000",
+                                "configs/double_dip_cpu.cfg": "600"}),
 ])
 def test_repository_flagfiles_parse_into_valid_configs(kind, module, config, extra, field,
                                                        expected):
@@ -117,6 +123,7 @@ def test_repository_flagfiles_parse_into_valid_configs(kind, module, config, ext
 
 
 def test_every_flagfile_is_checked():
-  checked = _flagfiles("sinir") + _flagfiles("zssr") + _flagfiles("dip_")
+  checked = (_flagfiles("sinir") + _flagfiles("zssr") + _flagfiles("dip_")
+             + _flagfiles("double_dip_"))
   assert sorted(checked) == sorted(str(p.relative_to(REPO)) for p in (REPO / "configs").glob(
       "*.cfg")) and len(_flagfiles("sinir")) == 6

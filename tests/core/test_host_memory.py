@@ -31,5 +31,7 @@ def _faults_per_allocation(mode):
 def test_freed_memory_is_reused_without_page_faults():
   default = _faults_per_allocation("default")
   kept = _faults_per_allocation("keep")
-  assert default > 100  # glibc unmaps the freed 64 MiB; the next one faults its pages in
+  # glibc unmaps the freed 64 MiB; the next one faults its pages in: 16384 of 4 KiB, or 32 where
+  # transparent huge pages (2 MiB) back it.
+  assert default > 16
   assert kept < default / 10

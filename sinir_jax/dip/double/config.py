@@ -110,13 +110,7 @@ class DoubleDIPConfig(configs.ConfigBase):
                           choices=conv.IMPLS)
 
   def __post_init__(self):
-    for name in _LIST_FIELDS:
-      value = getattr(self, name)
-      if isinstance(value, str):
-        parse = dip_config._parse_channels  # pylint: disable=protected-access
-        object.__setattr__(self, name, parse(value, name))
-      elif isinstance(value, list):
-        object.__setattr__(self, name, tuple(value))
+    dip_config.parse_channel_fields(self, _LIST_FIELDS)
 
   def resolved(self):
     """This config with every None field filled from the task's preset."""
