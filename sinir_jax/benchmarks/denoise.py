@@ -76,7 +76,7 @@ def run_benchmark(image_dir, workdir, config=None, *, sigma=25, crop_size=128, l
   crops = clean_crops(image_dir, crop_size, limit)
   _claim(workdir, {"dip": dip_runs.normalize_config(config.to_dict()), "sigma": sigma,
                    "crop_size": crop_size, "seed": seed})
-  rows, start = [], time.perf_counter()
+  rows, computed, start = [], 0, time.perf_counter()
   for i, (name, clean) in enumerate(crops.items()):
     folder = os.path.join(workdir, name)
     prefix = f"[{i + 1}/{len(crops)}] {name}"
@@ -94,10 +94,11 @@ def run_benchmark(image_dir, workdir, config=None, *, sigma=25, crop_size=128, l
     row["seconds"] = time.perf_counter() - began
     files.write_json(row_path, row)
     rows.append(row)
-    done = i + 1
-    eta = (time.perf_counter() - start) / done * (len(crops) - done)
+    computed += 1  # skipped images cost nothing: they would dilute the ETA's time per image
+    left = len(crops) - i - 1
+    eta = (time.perf_counter() - start) / computed * left
     report(f"{prefix}: done in {loop.format_seconds(row['seconds'])}"
-           + (f", ETA {loop.format_seconds(eta)}" if done < len(crops) else ""))
+           + (f", ETA {loop.format_seconds(eta)}" if left else ""))
     _write_summary(workdir, rows, config, sigma, crop_size, seed)
   _write_summary(workdir, rows, config, sigma, crop_size, seed)
   return rows
