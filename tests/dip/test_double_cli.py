@@ -45,6 +45,8 @@ def battery(tmp_path_factory):
       "dehaze": ["--task=dehaze", f"--image={paths['image']}", out("dehaze"), *tiny],
       "dehaze_official": ["--task=dehaze", f"--image={paths['image']}", out("dehaze_official"),
                           *tiny, "--dehaze_passes=2"],
+      "dehaze_strength1": ["--task=dehaze", f"--image={paths['image']}",
+                           out("dehaze_strength1"), *tiny, "--dehaze_strength=1"],
       "watermark": ["--task=watermark", f"--image={paths['image']}", f"--hint={paths['box']}",
                     out("watermark"), *tiny],
       "no_task": [f"--image={paths['image']}", out("bad")],
@@ -67,6 +69,8 @@ def battery(tmp_path_factory):
                        "--net_down=4,x"],
       "bad_passes": ["--task=dehaze", f"--image={paths['image']}", "--dehaze_passes=3",
                      out("bad")],
+      "bad_strength": ["--task=dehaze", f"--image={paths['image']}", "--dehaze_strength=0",
+                       out("bad")],
       "cpu": ["--task=dehaze", "--flagfile=configs/double_dip_cpu.cfg", "--iters=0", out("bad")],
   }
   return d, cli_battery("double_dip", cases, cwd=REPO)
@@ -102,6 +106,16 @@ def test_a_seed_fixes_the_result(battery):
     assert (d / "separate_seed1" / name).read_bytes() != again
 
 
+def test_dehaze_strength_keeps_that_share_of_the_haze(battery):
+  # The same seed gives the same fit; only t -> 1 - s (1 - t) differs (PNGs: 8-bit).
+  d, outcomes = battery
+  assert outcomes["dehaze_strength1"][0] == 0
+  full, default = ((sj.load_image(d / name / "transmission.png")[..., 0] + 1) / 2
+                   for name in ("dehaze_strength1", "dehaze"))
+  assert abs(default - (1 - 0.8 * (1 - full))).max() <= 2 / 255
+  assert abs(default - full).max() > 0.02
+
+
 def test_dehaze_runs_the_second_pass_only_when_asked(battery):
   d, outcomes = battery
   (_, one, _), (code, two, err) = outcomes["dehaze"], outcomes["dehaze_official"]
@@ -119,6 +133,7 @@ def test_dehaze_runs_the_second_pass_only_when_asked(battery):
     ("hint_for_dehaze", "drop it"), ("bad_airlight", "--airlight must be"),
     ("full_output_dir", "is not empty"), ("bad_channels", "--net_down"),
     ("cpu", "--iters must be >= 1"), ("bad_passes", "--dehaze_passes must be 1 or 2"),
+    ("bad_strength", "--dehaze_strength must be in (0, 1]"),
 ])
 def test_bad_inputs_are_one_line_and_exit_2(battery, case, words):
   d, outcomes = battery

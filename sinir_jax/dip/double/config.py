@@ -104,6 +104,9 @@ class DoubleDIPConfig(configs.ConfigBase):
                               "second pass on it, which over-dehazes; see tasks.dehaze)")
   dark_window: int = _field(15, "dehaze: the dark channel's window for the airlight (the "
                             "official 15; see sinir_jax/dip/double/refine.py)")
+  dehaze_strength: float = _field(0.8, "dehaze: the fraction of the estimated haze removed, t "
+                                  "-> 1 - s (1 - t) (He et al.'s omega; 1: the official code; "
+                                  "see tasks.dehaze)")
   seed: int = _field(0, "the run's PRNG seed")
   log_every: int = _field(100, "report and record the loss every K steps")
   conv_impl: str = _field("auto", "3x3 conv implementation: auto | xla | winograd",
@@ -132,6 +135,8 @@ class DoubleDIPConfig(configs.ConfigBase):
       raise InputError(f"--dehaze_passes must be 1 or 2, got {c.dehaze_passes}")
     if c.dark_window < 1:
       raise InputError(f"--dark_window must be >= 1, got {c.dark_window}")
+    if not 0 < c.dehaze_strength <= 1:
+      raise InputError(f"--dehaze_strength must be in (0, 1], got {c.dehaze_strength}")
     second = ("segment", "watermark") + (("dehaze",) if c.dehaze_passes == 2 else ())
     if c.iters2 < 0 or (c.iters2 < 1 and c.task in second):
       raise InputError(f"--iters2 must be >= 1 for --task={c.task}, got {c.iters2}")
