@@ -1,6 +1,7 @@
 """python -m sinir_jax.double_dip end to end (a tiny run of each task: the fixed file names; a
 seed fixes the result) and bad inputs: one stderr line, exit code 2, nothing written. All
 cases run in one process, so each task's step program is compiled once."""
+import json
 import os
 
 import pytest
@@ -95,6 +96,12 @@ def test_each_task_writes_its_fixed_files(battery, task):
   for name in outputs.NAMES[task]:
     picture = sj.load_image(d / task / name)
     assert picture.shape[:2] == (16, 20)
+  numbers = json.loads((d / task / "result.json").read_text())
+  expected = {"segment": {"psnr"}, "separate": {"alphas", "psnr"}, "dehaze": {"airlight"},
+              "watermark": set(), "separate_single": {"psnr"}}[task]
+  assert expected <= set(numbers)
+  if task == "separate":
+    assert all(0.05 <= a <= 0.95 for a in numbers["alphas"])
 
 
 def test_a_seed_fixes_the_result(battery):

@@ -5,8 +5,11 @@
   dehaze     dehazed.png, transmission.png (and dehazed_pass1.png after two passes)
   watermark  clean.png
   all        grid.png (the inputs and results, labelled), loss.png (loss and PSNR per step),
-             result.json (the config, the task's numbers, seconds)
+             result.json (the config, the task's numbers: recomposition PSNR, alphas,
+             airlight; seconds)
 """
+import dataclasses
+
 import numpy as np
 
 from sinir_jax.core import files
@@ -68,4 +71,16 @@ def write(folder, task, result, inputs, record):
                                                      [t[0] for t in tiles]))
   files.write_atomic(f"{folder}/loss.png", plots.to_png(loss_figure(
       result.history, f"Double-DIP {task}")))
-  files.write_json(f"{folder}/result.json", {"config": result.config.to_dict(), **record})
+  files.write_json(f"{folder}/result.json", {"config": result.config.to_dict(),
+                                             **numbers(result), **record})
+
+
+def numbers(result):
+  """The result's scalar fields ({name: float or list}): the recomposition PSNR, the alphas,
+  the airlight."""
+  out = {}
+  for field in dataclasses.fields(result):
+    value = getattr(result, field.name)
+    if isinstance(value, (float, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1):
+      out[field.name] = np.asarray(value, np.float64).tolist()
+  return out
