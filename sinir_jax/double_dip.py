@@ -10,7 +10,9 @@ dehazing or watermark removal.
 --task alone runs the official script's setting (configs/double_dip_*.cfg spell them out;
 --preset=cpu, or configs/double_dip_cpu.cfg, runs fewer steps), except that dehazing stops
 after its first pass: the official second pass over-dehazes (sinir_jax.dip.double.tasks);
---dehaze_passes=2 runs it. Segmentation's hint is a trimap of the image's size: white =
+--dehaze_passes=2 runs it, and that it keeps a fifth of the haze it finds (the fitted
+transmission is too low; --dehaze_strength=1 removes all of it, as the official code).
+Segmentation's hint is a trimap of the image's size: white =
 foreground, black = background, grey = unknown; the watermark's is white inside a box around
 the mark. D gets mask.png, foreground.png and background.png (segment), layer1.png and
 layer2.png (separate; separate_single splits one image into two layers that sum to it),
