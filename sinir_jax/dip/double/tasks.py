@@ -24,8 +24,8 @@ nets work in [0, 1] as the official code); masks, hints and transmission maps ar
   (mean t 0.40 against 0.57 on img_003), and J's error grows as (1 - t) / t. Default s = 0.8,
   chosen on dev crops img_001..010 (mean gain over the hazy input +1.66 dB with s = 1, four of
   ten worse than the input; +3.48 with 0.8, none worse) and checked on img_011..020 (+3.56 with
-  s = 1, one worse by 2.6 dB; +3.44 with 0.8, all gain, the least +1.24). ``dehaze_passes=2`` adds the official second pass: it dehazes pass 1's J again with
-  fresh nets, A now a net (meshgrid input) pulled to pass 1's airlight for 1000 steps and
+  s = 1, one worse by 2.6 dB; +3.44 with 0.8, all gain, the least +1.24).
+  ``dehaze_passes=2`` adds the official second pass: it dehazes pass 1's J again with fresh nets, A now a net (meshgrid input) pulled to pass 1's airlight for 1000 steps and
   smoothed by 0.1 std(A); the transmission reported is then t1 t2 (so I = t1 t2 J + (1 - t1 t2)
   A when the airlights agree; the official code computes it from the result instead). The
   second pass is off by default because it over-dehazes: the decomposition always finds some
