@@ -69,6 +69,9 @@ def test_sigkill_mid_scale_then_rerun_is_identical(tmp_path, image_path):
       (workdir / "checkpoints" / "scales" / "0").exists() and partial.exists()
       and os.listdir(partial)):
     time.sleep(0.05)
+  # Frozen mid-scale (it keeps the run's lock) while the second run starts: on a loaded
+  # machine the tiny run would otherwise finish before the kill.
+  proc.send_signal(signal.SIGSTOP)
   busy = _train(*flags, f"--workdir={workdir}")
   proc.send_signal(signal.SIGKILL)
   proc.wait()
