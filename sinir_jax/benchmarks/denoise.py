@@ -34,7 +34,8 @@ from sinir_jax.dip import runs as dip_runs
 from sinir_jax.dip import tasks
 
 _COLUMNS = (("noisy", "noisy input"), ("final", "DIP (last step)"), ("ema", "DIP (average)"),
-            ("auto", "DIP (early stop)"), ("best", "DIP (best step, oracle)"))
+            ("auto", "DIP (early stop)"), ("auto_ema", "DIP (average at the early stop)"),
+            ("best", "DIP (best step, oracle)"))
 
 
 def clean_crops(image_dir, crop_size, limit=None):
@@ -133,7 +134,7 @@ def summary_markdown(rows, config, sigma, crop_size, seed):
   lines += ["", "| Image | steps | " + " | ".join(label for _, label in _COLUMNS)
             + " | early-stop step |", "|---|---:|" + "---:|" * (len(_COLUMNS) + 1)]
   for row in rows:
-    cells = ["–" if row[key] is None else f"{row[key]:.2f}" for key, _ in _COLUMNS]
+    cells = ["–" if row.get(key) is None else f"{row[key]:.2f}" for key, _ in _COLUMNS]
     lines.append(f"| {row['name']} | {row['steps']} | {' | '.join(cells)} | "
                  f"{row['auto_step'] or '–'} |")
   return "\n".join(lines) + "\n"

@@ -28,7 +28,7 @@ from sinir_jax.dip import tasks
 from sinir_jax.dip import trainer
 
 FLAGS = flags.FLAGS
-RESULTS = ("final", "ema", "auto")
+RESULTS = ("final", "ema", "auto", "auto_ema")
 
 
 def define_flags(command):
@@ -42,8 +42,9 @@ def define_flags(command):
       flags.DEFINE_string("output", None, "where to write the result image (.png, .jpg, ...)"),
       flags.DEFINE_enum("result", None, RESULTS, "which output --output gets: final (the "
                         "last step's, as the official notebooks) | ema (the running average) | "
-                        "auto (the early-stopping choice); default: ema for denoise (1 dB above "
-                        "the last step on BSD100 crops, README), final otherwise"),
+                        "auto (the early-stopping choice) | auto_ema (the running average at that "
+                        "step); default: auto_ema for denoise (README: it beats the last "
+                        "step's average where the net fits the noise early), final otherwise"),
       flags.DEFINE_string("workdir", None, "the run folder (default: OUT_dip/ beside --output)"),
       flags.DEFINE_bool("overwrite", False, "replace an existing --output and a run folder of "
                         "another run"),
@@ -77,17 +78,19 @@ def main(argv):
   cli.no_arguments(argv)
   config = cli.config_from_flags(config_lib.DIPConfig)
   task = config.task
-  result_kind = FLAGS.result or ("ema" if task == "denoise" else "final")
+  result_kind = FLAGS.result or ("final" if task != "denoise" else "auto_ema"
+                                 if 0 < config.es_window <= config.iters else "ema")
   if not FLAGS.image:
     raise InputError("pass --image: the noisy, low-resolution or damaged image")
   if not FLAGS.output and not FLAGS.dry_run:
     raise InputError("pass --output: where to write the result image")
   if FLAGS.mask and task != "inpaint":
     raise InputError(f"--mask is for --task=inpaint, not --task={task}: drop --mask")
-  if result_kind == "auto" and not config.es_window:
-    raise InputError("--result=auto needs the early-stopping window: pass --es_window >= 2")
-  if result_kind == "auto" and config.es_window > config.iters:
-    raise InputError(f"--result=auto: the variance window (--es_window={config.es_window}) "
+  if result_kind.startswith("auto") and not config.es_window:
+    raise InputError(f"--result={result_kind} needs the early-stopping window: pass "
+                     f"--es_window >= 2")
+  if result_kind.startswith("auto") and config.es_window > config.iters:
+    raise InputError(f"--result={result_kind}: the variance window (--es_window={config.es_window}) "
                      f"never fills in --iters={config.iters} steps")
   image = _load("image")
   if task == "inpaint" and not FLAGS.mask:
@@ -115,7 +118,8 @@ def main(argv):
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
   images.save_image(output, {"final": result.image, "ema": result.ema,
-                             "auto": result.auto}[result_kind])
+                             "auto": result.auto,
+                             "auto_ema": result.auto_ema}[result_kind])
   print(f"wrote {output} (the {result_kind} output, {h}x{w}); run folder {workdir}")
 
 

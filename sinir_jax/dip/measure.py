@@ -47,8 +47,8 @@ def measure_denoising(clean_images, sigma=25, config=None, *, seed=0, report=pri
 
 def denoise_one(name, clean, noisy, config=None, *, report=print, workdir=None):
   """DIP on ``noisy`` against its ``clean`` image: (row, ``DIPResult``), the row {"name",
-  "steps", "noisy", "final", "ema", "auto", "auto_step", "best", "best_step"} (PSNRs in dB;
-  "auto" is None when the variance window never filled; "best" is the oracle that looks at
+  "steps", "noisy", "final", "ema", "auto", "auto_ema", "auto_step", "best", "best_step"}
+  (PSNRs in dB; "auto" and "auto_ema" are None when the variance window never filled; "best" is the oracle that looks at
   the clean image) reported as one line."""
   result = tasks.denoise(noisy, config, reference=clean, workdir=workdir, overwrite=True,
                          report=lambda text: report(f"  {name}: {text}"))
@@ -56,6 +56,7 @@ def denoise_one(name, clean, noisy, config=None, *, report=print, workdir=None):
   row = {"name": name, "steps": result.steps, "noisy": psnr(noisy, clean),
          "final": psnr(result.image, clean), "ema": psnr(result.ema, clean),
          "auto": psnr(result.auto, clean) if result.auto is not None else None,
+         "auto_ema": psnr(result.auto_ema, clean) if result.auto_ema is not None else None,
          "auto_step": result.auto_step, "best": float(history.max()),
          "best_step": int(history.argmax()) + 1}
   report(line(row))
@@ -63,13 +64,13 @@ def denoise_one(name, clean, noisy, config=None, *, report=print, workdir=None):
 
 
 def mean_row(rows):
-  """The means of ``rows``' PSNRs (the auto column over the rows that have one)."""
+  """The means of ``rows``' PSNRs (the auto columns over the rows that have them)."""
   return {"name": f"mean of {len(rows)}",
-          **{key: float(np.mean([r[key] for r in rows if r[key] is not None] or [np.nan]))
-             for key in ("noisy", "final", "ema", "auto", "best")}}
+          **{key: float(np.mean([r[key] for r in rows if r.get(key) is not None] or [np.nan]))
+             for key in ("noisy", "final", "ema", "auto", "auto_ema", "best")}}
 
 
 def line(row):
-  auto = "n/a" if row["auto"] is None else f"{row['auto']:.2f}"
+  auto, auto_ema = ("n/a" if row[k] is None else f"{row[k]:.2f}" for k in ("auto", "auto_ema"))
   return (f"{row['name']}: noisy {row['noisy']:.2f} final {row['final']:.2f} ema "
-          f"{row['ema']:.2f} auto {auto} best {row['best']:.2f} dB")
+          f"{row['ema']:.2f} auto {auto} auto_ema {auto_ema} best {row['best']:.2f} dB")

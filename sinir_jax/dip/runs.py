@@ -3,7 +3,9 @@
   config.json, flags.cfg     the resolved config and the observation's digest; the flags of the run
   metrics.jsonl              one record per log step, then the result's
   previews/step_000500.png   snapshots of the output, and step_000500_ema.png of its average
-  final.png, ema.png, auto.png   the result images (auto: the early-stopping choice)
+  final.png, ema.png, auto.png, auto_ema.png
+                                 the result images (auto: the early-stopping choice; auto_ema:
+                                 the running average at that step)
   curves.png                 PSNRs per step (fit, and against the reference) and the loss
 
 A run always starts from scratch; nothing is resumed. A folder that holds the same run (same
@@ -20,7 +22,7 @@ from sinir_jax.core import plots
 from sinir_jax.core import rundir
 from sinir_jax.dip import config as config_lib
 
-_OUTPUTS = ("metrics.jsonl", "final.png", "ema.png", "auto.png", "curves.png")
+_OUTPUTS = ("metrics.jsonl", "final.png", "ema.png", "auto.png", "auto_ema.png", "curves.png")
 
 
 def normalize_config(values):
@@ -68,6 +70,7 @@ def write_results(run, result, problem, seconds):
   images.save_image(run.file("ema.png"), result.ema)
   if result.auto is not None:
     images.save_image(run.file("auto.png"), result.auto)
+    images.save_image(run.file("auto_ema.png"), result.auto_ema)
   title = f"Deep Image Prior, {problem.task}: {result.steps} steps"
   files.write_atomic(run.file("curves.png"),
                      plots.to_png(curves_figure(result.history, title)))
@@ -80,4 +83,5 @@ def write_results(run, result, problem, seconds):
                   best_psnr=float(psnr.max()), best_psnr_step=int(psnr.argmax()) + 1)
     if result.auto_step:
       record["auto_psnr"] = float(psnr[result.auto_step - 1])
+      record["auto_psnr_ema"] = float(result.history["psnr_ema"][result.auto_step - 1])
   run.log(record)

@@ -125,7 +125,8 @@ def one_step(settings, state, data):
   logged = {"loss": loss, "fit_psnr": fit_psnr, "backtracked": fell_back}
   real = crop(settings, out)
   if settings.es_window:
-    new["es"], logged["variance"] = early_stop.update(state["es"], real, t)
+    new["es"], logged["variance"] = early_stop.update(state["es"], real, t,
+                                                            crop(settings, ema))
   if "reference" in data:
     reference = data["reference"][0] * 255
     logged["psnr"] = metrics.psnr(jnp.clip(real[0], 0, 1) * 255, reference)

@@ -39,7 +39,8 @@ class DIPResult:
 
   image: the output of the last step run; ema: the running average of the outputs (the
   official smoothed result); auto: the output at the windowed variance's minimum
-  (``early_stop``), None without ``es_window`` or if the window never filled; auto_step: its
+  (``early_stop``), None without ``es_window`` or if the window never filled; auto_ema: the
+  running average at that step (None likewise); auto_step: its
   step (0: none); steps: the steps run (fewer than ``iters`` when stopped early);
   stopped_early: whether ``es_patience`` stopped it; history: per-step arrays, entry i for step
   i + 1 ("loss", "fit_psnr", "backtracked", and "variance", "psnr", "psnr_ema" where computed);
@@ -48,6 +49,7 @@ class DIPResult:
   image: np.ndarray
   ema: np.ndarray
   auto: np.ndarray | None
+  auto_ema: np.ndarray | None
   auto_step: int
   steps: int
   stopped_early: bool
@@ -195,13 +197,17 @@ def _fit(problem, config, settings, init_key, data, report, run):
   done = loop.run(advance, 0, config.iters, hooks, config.steps_per_call)
   history.flush()
   out, ema = jax.device_get((state["out"], state["ema"]))
-  auto, auto_step = None, 0
+  auto = auto_ema = None
+  auto_step = 0
   if settings.es_window:
-    best, auto_step = jax.device_get((state["es"]["best"], state["es"]["best_step"]))
-    auto, auto_step = to_result_image(best), int(auto_step)
+    best, best_ema, auto_step = jax.device_get(
+        (state["es"]["best"], state["es"]["best_ema"], state["es"]["best_step"]))
+    auto_step = int(auto_step)
+    if auto_step:
+      auto, auto_ema = to_result_image(best), to_result_image(best_ema)
   result = DIPResult(image=to_result_image(steps.crop(settings, out)),
                      ema=to_result_image(steps.crop(settings, ema)),
-                     auto=auto if auto_step else None, auto_step=auto_step, steps=done,
+                     auto=auto, auto_ema=auto_ema, auto_step=auto_step, steps=done,
                      stopped_early=bool(stopped), history=history.arrays(), config=config)
   seconds = time.perf_counter() - start
   report(f"done: {done} steps in {loop.format_seconds(seconds)}" + (

@@ -158,8 +158,8 @@ def test_denoise_end_to_end(battery):
   assert "step 4/12 loss" in out and "psnr" in out and "ETA" in out and "wrote " in out
   run = d / "out" / "den_dip"
   for name in ("curves.png", "metrics.jsonl", "config.json", "flags.cfg", "final.png", "ema.png",
-               "auto.png", "previews/step_000004.png", "previews/step_000008_ema.png",
-               "previews/step_000012.png"):
+               "auto.png", "auto_ema.png", "previews/step_000004.png",
+               "previews/step_000008_ema.png", "previews/step_000012.png"):
     assert (run / name).exists(), name
   records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
   assert [r["step"] for r in records[:-1]] == [4, 8, 12] and records[-1]["result"]
@@ -176,14 +176,14 @@ def test_denoise_end_to_end(battery):
   assert written.shape == (15, 13, 3)
 
 
-def test_the_default_output_is_the_average_for_denoising_and_the_last_step_otherwise(battery):
+def test_the_default_output_is_the_average_at_the_early_stop_for_denoising(battery):
   d, results = battery
   for name in ("denoise_default_result", "sr"):
     assert results[name][0] == 0, results[name][2]
   out = d / "out"
   np.testing.assert_array_equal(sj.load_image(out / "den_default.png"),
-                                sj.load_image(out / "den_default_dip" / "ema.png"))
-  assert "the ema output" in results["denoise_default_result"][1]
+                                sj.load_image(out / "den_default_dip" / "auto_ema.png"))
+  assert "the auto_ema output" in results["denoise_default_result"][1]
   np.testing.assert_array_equal(sj.load_image(out / "sr.png"),
                                 sj.load_image(out / "sr_dip" / "final.png"))
 

@@ -135,8 +135,9 @@ def test_early_stop_picks_the_minimum_of_the_windowed_variance():
   images = [s * rng.standard_normal((1, 4, 3, 2)).astype(np.float32) for s in scales]
   state, update = early_stop.init(3, (1, 4, 3, 2)), jax.jit(early_stop.update)
   variances = []
-  for t, image in enumerate(images):
-    state, variance = update(state, image, t)
+  averages = [rng.standard_normal((1, 4, 3, 2)).astype(np.float32) for _ in images]
+  for t, (image, average) in enumerate(zip(images, averages)):
+    state, variance = update(state, image, t, average)
     variances.append(float(variance))
   expected = [np.nan, np.nan] + [np.mean((np.stack(images[t - 2:t + 1]) -
                                           np.mean(images[t - 2:t + 1], axis=0)) ** 2)
@@ -145,6 +146,7 @@ def test_early_stop_picks_the_minimum_of_the_windowed_variance():
   best = int(np.nanargmin(expected))
   assert int(state["best_step"]) == best + 1
   np.testing.assert_array_equal(state["best"], images[best])
+  np.testing.assert_array_equal(state["best_ema"], averages[best])
   assert float(state["best_variance"]) == pytest.approx(expected[best], rel=1e-5)
   assert not early_stop.should_stop(best + 1 + 3, best + 1, 4)
   assert early_stop.should_stop(best + 1 + 4, best + 1, 4)
@@ -158,7 +160,8 @@ def denoised():
 
 
 def test_denoise_result(denoised):
-  assert denoised.image.shape == denoised.ema.shape == denoised.auto.shape == (15, 13, 3)
+  assert (denoised.image.shape == denoised.ema.shape == denoised.auto.shape
+          == denoised.auto_ema.shape == (15, 13, 3))
   assert denoised.steps == 12 and not denoised.stopped_early
   assert 3 <= denoised.auto_step <= 12 and denoised.config.task == "denoise"
   history = denoised.history
@@ -170,6 +173,8 @@ def test_denoise_result(denoised):
   assert history["psnr"][denoised.auto_step - 1] == pytest.approx(
       measure.psnr(denoised.auto, clean()), abs=1e-3)
   assert history["psnr_ema"][-1] == pytest.approx(measure.psnr(denoised.ema, clean()), abs=1e-3)
+  assert history["psnr_ema"][denoised.auto_step - 1] == pytest.approx(
+      measure.psnr(denoised.auto_ema, clean()), abs=1e-3)
 
 
 def test_runs_are_deterministic_and_seeded(denoised):
@@ -236,7 +241,7 @@ def test_measure_denoising_reports_every_output():
   rows = measure.measure_denoising({"crop": clean()}, sigma=25, config=TINY, report=lines.append)
   (row,) = rows
   assert row["noisy"] == pytest.approx(measure.psnr(measure.add_noise(clean(), 25, 0), clean()))
-  assert set(row) == {"name", "steps", "noisy", "final", "ema", "auto", "auto_step", "best",
-                      "best_step"}
+  assert set(row) == {"name", "steps", "noisy", "final", "ema", "auto", "auto_ema", "auto_step",
+                      "best", "best_step"}
   assert row["best"] >= max(row["final"], row["auto"]) - 1e-3 and row["steps"] == 12
   assert lines[-1].startswith("mean of 1: noisy ")
