@@ -53,9 +53,12 @@ def preset_for(task, sr_factor=4):
   notebook (x4: 2000 steps and 0.03, x8: 4000 and 0.05); inpaint: kate (6001 steps, 0.03, the
   skip-128 net with nearest upsampling). All: a 32-channel U[0, 0.1) noise input, Adam at 0.01.
   """
-  common = dict(input="noise", input_depth=32)
+  common = dict(input="noise", input_depth=32, es_patience=0)
   if task == "denoise":
-    return dict(common, net="skip", iters=3000, reg_noise_std=1 / 30, backtrack=True)
+    # ES-WMV's patience (its notebook's 1000): the official net fits the noise of small crops
+    # by step 3000, and the variance then falls again below the minimum of the turn.
+    return dict(common, net="skip", iters=3000, reg_noise_std=1 / 30, backtrack=True,
+                es_patience=1000)
   if task == "sr":
     iters, reg = {4: (2000, 0.03), 8: (4000, 0.05)}[sr_factor]
     return dict(common, net="skip", iters=iters, reg_noise_std=reg, backtrack=False)
@@ -109,9 +112,10 @@ class DIPConfig(configs.ConfigBase):
                                 "count (the notebook's show_every)")
   es_window: int = _field(100, "early stopping: outputs in the running-variance window (0: no "
                           "variance tracking and no auto output)")
-  es_patience: int = _field(0, "early stopping: stop once the windowed variance has not reached "
-                            "a new minimum for this many steps (0: never stop early; the "
-                            "minimum's output is kept either way)")
+  es_patience: int | None = _field(None, "early stopping: stop once the windowed variance has "
+                                   "not reached a new minimum for this many steps (0: never "
+                                   "stop early; the minimum's output is kept either way) "
+                                   "(default: 1000 for denoise, 0 otherwise)")
   seed: int = _field(0, "the run's PRNG seed")
   log_every: int = _field(50, "report and record the loss every K steps")
   snapshot_every: int = _field(500, "save the output and its running average every K steps (0: "

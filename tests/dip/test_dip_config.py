@@ -87,3 +87,10 @@ def test_net_presets_set_every_net_field():
   for values in config_lib.NETS.values():
     assert set(values) == set(config_lib.NETS["skip"])
     assert all(getattr(DIPConfig(), name) is None for name in values)
+
+
+def test_denoising_stops_early_by_default_and_the_other_tasks_do_not():
+  assert DIPConfig(task="denoise").resolved().es_patience == 1000
+  assert DIPConfig(task="sr").resolved().es_patience == 0
+  assert DIPConfig(task="inpaint").resolved().es_patience == 0
+  assert DIPConfig(task="denoise", es_patience=0).resolved().es_patience == 0
