@@ -31,10 +31,18 @@ TOLERANCES = {"network_forward": 1e-5, "loss": 1e-5, "train_step_losses": 1e-4}
 SIZES = {
     False: dict(bench_sizes="125,250", bench_steps=5, channels=128, k_candidates=(10, 50),
                 photo=1024, train_size=250, train_iters=500, sr_size=(80, 120),
-                sr_iters=1000, many_images=8, many_iters=1000, many_batches=(1, 8)),
+                sr_iters=1000, many_images=8, many_iters=1000, many_batches=(1, 8),
+                dip_size=512, haze_size=None, zssr_flags=[], dip_flags=[], double_flags=[]),
     True: dict(bench_sizes="26", bench_steps=1, channels=4, k_candidates=(2,), photo=32,
                train_size=20, train_iters=2, sr_size=(16, 24), sr_iters=2, many_images=2,
-               many_iters=2, many_batches=(2,)),
+               many_iters=2, many_batches=(2,), dip_size=24,
+               haze_size=(16, 24),
+               zssr_flags=["--sr_factor=2", "--width=4", "--depth=2", "--crop_size=16",
+                           "--max_iters=2", "--back_projection_iters=1", "--output_flip=false"],
+               dip_flags=["--iters=2", "--net_down=4,4", "--net_up=4,4", "--net_skip=2,2",
+                          "--input_depth=2", "--snapshot_every=0"],
+               double_flags=["--iters=2", "--iters2=2", "--net_down=4", "--net_up=4",
+                             "--net_skip=2", "--input_depth=2"]),
 }
 
 
@@ -245,6 +253,41 @@ def training(check):
                 "models_per_hour": round(3600 * count / seconds, 1)})
 
 
+def methods(check):
+  """Seconds per image of the other methods' CLIs with their official settings: ZSSR x4 (the
+  paper's recipe) on a BSD100-sized LR image, DIP denoising (3000 steps of the 5x128 net) at
+  the F16 image's 512 px, Double-DIP dehazing (one pass of 4000 steps) on the bundled photo
+  (171x256), each with the SinIR bench's best steps per call where the CLI has the flag."""
+  import sinir_jax as sj  # pylint: disable=import-outside-toplevel
+  s, k = check.sizes, check.results.get("best_steps_per_call", 1)
+  lr_dir, out = os.path.join(check.work, "lr"), os.path.join(check.work, "methods")
+  if not os.path.exists(os.path.join(lr_dir, "lr0.png")):
+    _sr_images(lr_dir, 1, s["sr_size"])
+  os.makedirs(out, exist_ok=True)
+  photo = sj.load_image(sj.DEFAULT_IMAGE)
+  clean = np.asarray(sj.resize(photo[:, :photo.shape[0]], (s["dip_size"],) * 2, "matlab"))
+  noisy = np.clip(clean + 2 * 25 / 255 * np.random.default_rng(0).standard_normal(clean.shape),
+                  -1, 1)
+  sj.save_image(os.path.join(out, "clean.png"), clean)
+  sj.save_image(os.path.join(out, "noisy.png"), noisy)
+  sj.save_image(os.path.join(out, "photo.png"), np.asarray(
+      sj.resize(photo, s["haze_size"], "matlab")) if s["haze_size"] else photo)
+  cli = {
+      "zssr": ["sinir_jax.zssr", f"--image={lr_dir}/lr0.png", "--sr_factor=4",
+                  f"--output={out}/zssr.png", f"--steps_per_call={k}", *s["zssr_flags"]],
+      "dip_denoise": ["sinir_jax.dip", "--task=denoise", f"--image={out}/noisy.png",
+                      f"--reference={out}/clean.png", f"--output={out}/dip.png",
+                      f"--steps_per_call={k}", *s["dip_flags"]],
+      "double_dip_dehaze": ["sinir_jax.double_dip", "--task=dehaze",
+                            f"--image={out}/photo.png", f"--output_dir={out}/dehaze",
+                            *s["double_flags"]],
+  }
+  for name, args in cli.items():
+    with check.section(name) as r:
+      seconds, _ = check.run([sys.executable, "-m", *args], timeout=420)
+      r.update({"wall_seconds": round(seconds, 2), "args": args[1:]})
+
+
 def _sr_images(folder, count, size):
   """BSD100-sized LR images (crops of the bundled photo, resized), for the SR sections."""
   import sinir_jax as sj  # pylint: disable=import-outside-toplevel
@@ -264,7 +307,7 @@ def main():
   check = Check(args.out, args.dry_run)
   start = time.perf_counter()
   try:
-    for step in (environment, golden, tests, bench, training):
+    for step in (environment, golden, tests, bench, training, methods):
       step(check)
   finally:
     check.results["total_seconds"] = round(time.perf_counter() - start, 1)

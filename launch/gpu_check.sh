@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-shot accelerator check: at most ~8 minutes on one H100/H200, from a copy of the repo.
+# One-shot accelerator check: about 8-10 minutes on one H100/H200 (an estimate: not yet run on
+# one), from a copy of the repo.
 #
 #   bash launch/gpu_check.sh [--dry-run] [--out=DIR]
 #
@@ -15,7 +16,9 @@
 #    per call and with K steps per call, the best K kept; a 1024x1024 photo transfer; the real
 #    250 px default training (500 steps x 11 scales) cold and with the compilation cache warm
 #    (their difference: compile time); one BSD100-sized SR training with configs/sr.cfg; and
-#    train_many SR models per hour at batch 1 and batch 8.
+#    train_many SR models per hour at batch 1 and batch 8; then seconds per image of the other
+#    methods' CLIs with their official settings (ZSSR x4 on a BSD100-sized image, DIP denoising
+#    at 512 px, Double-DIP dehazing), last, so a run cut short keeps SinIR's figures.
 # --dry-run runs the same sections with tiny sizes (CPU, under a minute): CI checks the plumbing.
 # In Colab (a GPU runtime): !pip install -e ".[cuda12]" && bash launch/gpu_check.sh
 set -euo pipefail

@@ -23,6 +23,7 @@ from sinir_jax.core import cli
 from sinir_jax.core import images
 from sinir_jax.core.errors import InputError
 from sinir_jax.dip import config as config_lib
+from sinir_jax.dip import measure
 from sinir_jax.dip import ops
 from sinir_jax.dip import tasks
 from sinir_jax.dip import trainer
@@ -117,10 +118,12 @@ def main(argv):
   except trainer.DIPDiverged as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
-  images.save_image(output, {"final": result.image, "ema": result.ema,
-                             "auto": result.auto,
-                             "auto_ema": result.auto_ema}[result_kind])
-  print(f"wrote {output} (the {result_kind} output, {h}x{w}); run folder {workdir}")
+  written = {"final": result.image, "ema": result.ema, "auto": result.auto,
+             "auto_ema": result.auto_ema}[result_kind]
+  images.save_image(output, written)
+  score = "" if reference is None else (
+      f", PSNR {measure.psnr(images.load_image(output), reference):.2f} dB to --reference")
+  print(f"wrote {output} (the {result_kind} output, {h}x{w}{score}); run folder {workdir}")
 
 
 if __name__ == "__main__":

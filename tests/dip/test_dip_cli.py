@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import sinir_jax as sj
+from sinir_jax.dip import measure
 from conftest import REPO, cli_battery, smooth_image
 from tiny_dip import TINY, clean, hole_mask, noisy, tiny_flags
 
@@ -199,7 +200,12 @@ def test_sr_and_inpaint_end_to_end(battery):
   for name in ("sr", "inpaint"):
     code, out, err = results[name]
     assert code == 0, err
-  assert sj.load_image(d / "out" / "sr.png").shape == (16, 12, 3)
+  written = sj.load_image(d / "out" / "sr.png")
+  assert written.shape == (16, 12, 3)
+  # --reference: the last line scores the written file against it.
+  score = measure.psnr(written, sj.load_image(d / "hr.png"))
+  assert f"PSNR {score:.2f} dB to --reference" in results["sr"][1]
+  assert "PSNR" not in results["denoise_default_result"][1].splitlines()[-1]
   assert (d / "out" / "sr_dip" / "curves.png").exists()
   filled = sj.load_image(d / "out" / "inp.png")
   assert filled.shape == (15, 13, 3)

@@ -5,7 +5,7 @@ import subprocess
 from conftest import REPO
 
 SECTIONS = {"environment", "golden", "tests", "bench_k1", "bench_k2", "train_default", "train_sr",
-            "train_many_sr_batch2"}
+            "train_many_sr_batch2", "zssr", "dip_denoise", "double_dip_dehaze"}
 
 
 def test_dry_run_writes_every_section(tmp_path):
@@ -25,4 +25,6 @@ def test_dry_run_writes_every_section(tmp_path):
   train = data["sections"]["train_default"]
   assert train["wall_seconds_cold"] > 0
   assert data["sections"]["train_many_sr_batch2"]["models_per_hour"] > 0
+  for name in ("zssr", "dip_denoise", "double_dip_dehaze"):
+    assert data["sections"][name]["wall_seconds"] > 0, name
   assert (tmp_path / "gpu_check.log").read_text().count("== ") == len(data["sections"])
