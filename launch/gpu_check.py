@@ -2,7 +2,7 @@
 
 Each section writes its figures into one JSON (rewritten after every section, so a run cut
 short keeps what it measured) and its output into the log; a failing section records its error
-and the others go on. --dry-run runs every section with tiny sizes (on CPU, in under a minute)
+and the others go on. --dry-run runs every section with tiny sizes (on CPU, in about 2 minutes)
 to check the plumbing.
 """
 import argparse
@@ -259,22 +259,19 @@ def methods(check):
   the F16 image's 512 px, Double-DIP dehazing (one pass of 4000 steps) on the bundled photo
   (171x256), each with the SinIR bench's best steps per call where the CLI has the flag."""
   import sinir_jax as sj  # pylint: disable=import-outside-toplevel
+  from sinir_jax.dip import measure  # pylint: disable=import-outside-toplevel
   s, k = check.sizes, check.results.get("best_steps_per_call", 1)
-  lr_dir, out = os.path.join(check.work, "lr"), os.path.join(check.work, "methods")
-  if not os.path.exists(os.path.join(lr_dir, "lr0.png")):
-    _sr_images(lr_dir, 1, s["sr_size"])
-  os.makedirs(out, exist_ok=True)
+  out = os.path.join(check.work, "methods")
+  _sr_images(out, 1, s["sr_size"])
   photo = sj.load_image(sj.DEFAULT_IMAGE)
   clean = np.asarray(sj.resize(photo[:, :photo.shape[0]], (s["dip_size"],) * 2, "matlab"))
-  noisy = np.clip(clean + 2 * 25 / 255 * np.random.default_rng(0).standard_normal(clean.shape),
-                  -1, 1)
   sj.save_image(os.path.join(out, "clean.png"), clean)
-  sj.save_image(os.path.join(out, "noisy.png"), noisy)
+  sj.save_image(os.path.join(out, "noisy.png"), measure.add_noise(clean, 25, 0))
   sj.save_image(os.path.join(out, "photo.png"), np.asarray(
       sj.resize(photo, s["haze_size"], "matlab")) if s["haze_size"] else photo)
   cli = {
-      "zssr": ["sinir_jax.zssr", f"--image={lr_dir}/lr0.png", "--sr_factor=4",
-                  f"--output={out}/zssr.png", f"--steps_per_call={k}", *s["zssr_flags"]],
+      "zssr": ["sinir_jax.zssr", f"--image={out}/lr0.png", "--sr_factor=4",
+               f"--output={out}/zssr.png", f"--steps_per_call={k}", *s["zssr_flags"]],
       "dip_denoise": ["sinir_jax.dip", "--task=denoise", f"--image={out}/noisy.png",
                       f"--reference={out}/clean.png", f"--output={out}/dip.png",
                       f"--steps_per_call={k}", *s["dip_flags"]],

@@ -19,7 +19,7 @@
 #    train_many SR models per hour at batch 1 and batch 8; then seconds per image of the other
 #    methods' CLIs with their official settings (ZSSR x4 on a BSD100-sized image, DIP denoising
 #    at 512 px, Double-DIP dehazing), last, so a run cut short keeps SinIR's figures.
-# --dry-run runs the same sections with tiny sizes (CPU, under a minute): CI checks the plumbing.
+# --dry-run runs the same sections with tiny sizes (CPU, about 2 minutes): CI checks the plumbing.
 # In Colab (a GPU runtime): !pip install -e ".[cuda12]" && bash launch/gpu_check.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
