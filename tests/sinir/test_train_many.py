@@ -10,6 +10,7 @@ Measured over 20 models in 4 configs (8-16 channels, 4-60 steps, 24-40 px): at m
 another seed moves the loss by 4-28 %.
 """
 import collections
+import json
 import os
 import signal
 import socket
@@ -69,12 +70,19 @@ def _free_port():
 
 
 def _mid_second_scale(workdir):
-  """Whether a model of ``workdir`` has finished scale 0 and checkpointed scale 1 mid-way."""
+  """Whether a model of ``workdir`` has finished scale 0 and checkpointed scale 1 mid-way: as
+  its manifest says, written after each checkpoint's files (a kill before that entry rightly
+  makes the rerun redo that checkpoint); partial checkpoints are numbered by global step, so
+  scale 1's are past scale 0's ``--iters``."""
+  iters = int(next(f for f in FLAGS if f.startswith("--iters=")).split("=")[1])
   for name in os.listdir(workdir) if os.path.isdir(workdir) else []:
-    checkpoints = os.path.join(workdir, name, "checkpoints")
-    if (os.path.isdir(os.path.join(checkpoints, "scales", "0"))
-        and os.path.isdir(os.path.join(checkpoints, "partial"))
-        and any(s.isdigit() for s in os.listdir(os.path.join(checkpoints, "partial")))):
+    try:
+      with open(os.path.join(workdir, name, "checkpoints", "manifest.json"), encoding="utf-8") as f:
+        entries = json.load(f)["entries"]
+    except (OSError, ValueError, KeyError):
+      continue
+    if "scales/0" in entries and any(key.startswith("partial/") and int(key[8:]) > iters
+                                     for key in entries):
       return True
   return False
 
