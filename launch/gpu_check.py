@@ -63,10 +63,8 @@ class Check:
     self.log_file.flush()
 
   def save(self):
-    path = os.path.join(self.out, "gpu_check.json")
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-      json.dump(self.results, f, indent=1)
-    os.replace(path + ".tmp", path)
+    from sinir_jax.core import files  # pylint: disable=import-outside-toplevel
+    files.write_json(os.path.join(self.out, "gpu_check.json"), self.results)
 
   @contextlib.contextmanager
   def section(self, name):

@@ -123,3 +123,13 @@ def reconstruction_loss(model, image):
   levels, _ = trainer.prepare(image, model.config)
   out = model.manipulate(np.asarray(levels[-1][0]), 0, fused=False)
   return float(loss.sinir_loss(out[None], levels[-1]))
+
+
+def manifest_entries(checkpoints):
+  """The entries of the checkpoint manifest in the folder ``checkpoints`` ({} while it is
+  missing or half-written). A checkpoint counts as saved once its entry is there, written after
+  orbax's files: a kill between the two rightly makes the rerun redo it."""
+  try:
+    return json.loads((pathlib.Path(checkpoints) / "manifest.json").read_text())["entries"]
+  except (OSError, ValueError, KeyError):
+    return {}

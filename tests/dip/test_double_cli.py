@@ -41,6 +41,9 @@ def battery(tmp_path_factory):
                          f"--image2={paths['mix2']}", out("separate_again"), *tiny],
       "separate_seed1": ["--task=separate", f"--image={paths['mix1']}",
                          f"--image2={paths['mix2']}", out("separate_seed1"), *tiny, "--seed=1"],
+      "separate_no_exclusion": ["--task=separate", f"--image={paths['mix1']}",
+                                f"--image2={paths['mix2']}", out("separate_no_exclusion"), *tiny,
+                                "--exclusion_weight=0"],
       "separate_single": ["--task=separate_single", f"--image={paths['mix1']}",
                           out("separate_single"), *tiny],
       "dehaze": ["--task=dehaze", f"--image={paths['image']}", out("dehaze"), *tiny],
@@ -72,6 +75,8 @@ def battery(tmp_path_factory):
                      out("bad")],
       "bad_strength": ["--task=dehaze", f"--image={paths['image']}", "--dehaze_strength=0",
                        out("bad")],
+      "bad_exclusion": ["--task=separate", f"--image={paths['mix1']}",
+                        f"--image2={paths['mix2']}", "--exclusion_weight=-1", out("bad")],
       "cpu": ["--task=dehaze", "--flagfile=configs/double_dip_cpu.cfg", "--iters=0", out("bad")],
   }
   return d, cli_battery("double_dip", cases, cwd=REPO)
@@ -113,6 +118,14 @@ def test_a_seed_fixes_the_result(battery):
     assert (d / "separate_seed1" / name).read_bytes() != again
 
 
+def test_the_exclusion_weight_changes_the_separation(battery):
+  d, outcomes = battery
+  assert outcomes["separate_no_exclusion"][0] == 0
+  assert any((d / "separate" / name).read_bytes()
+             != (d / "separate_no_exclusion" / name).read_bytes()
+             for name in outputs.NAMES["separate"])
+
+
 def test_dehaze_strength_keeps_that_share_of_the_haze(battery):
   # The same seed gives the same fit; only t -> 1 - s (1 - t) differs (PNGs: 8-bit).
   d, outcomes = battery
@@ -141,6 +154,7 @@ def test_dehaze_runs_the_second_pass_only_when_asked(battery):
     ("full_output_dir", "is not empty"), ("bad_channels", "--net_down"),
     ("cpu", "--iters must be >= 1"), ("bad_passes", "--dehaze_passes must be 1 or 2"),
     ("bad_strength", "--dehaze_strength must be in (0, 1]"),
+    ("bad_exclusion", "--exclusion_weight must be >= 0"),
 ])
 def test_bad_inputs_are_one_line_and_exit_2(battery, case, words):
   d, outcomes = battery

@@ -1,5 +1,4 @@
 """The train CLI end to end, in subprocesses."""
-import json
 import os
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 import sinir_jax as sj
-from conftest import cli_battery, smooth_image
+from conftest import cli_battery, manifest_entries, smooth_image
 
 TINY_FLAGS = ["--min_size=12", "--max_size=24", "--scale_factor=0.7", "--net_ch=8",
               "--iters=6", "--log_every=3"]
@@ -64,15 +63,8 @@ def test_sigkill_mid_scale_then_rerun_is_identical(tmp_path, image_path):
   workdir = tmp_path / "killed"
   proc = subprocess.Popen([sys.executable, "-m", "sinir_jax.train", *flags,
                            f"--workdir={workdir}"], stdout=subprocess.PIPE, text=True)
-  partial, manifest = workdir / "checkpoints" / "partial", workdir / "checkpoints" / "manifest.json"
-
   def scale_0_finished_and_a_partial_saved():
-    # Scale 0 counts as finished once its manifest entry is written (after orbax's files): a
-    # kill between the two makes the rerun retrain it, rightly, without "resuming".
-    try:
-      entries = json.loads(manifest.read_text())["entries"]
-    except (OSError, ValueError, KeyError):
-      return False
+    entries = manifest_entries(workdir / "checkpoints")
     return "scales/0" in entries and any(key.startswith("partial/") for key in entries)
 
   deadline = time.time() + 120

@@ -10,7 +10,6 @@ Measured over 20 models in 4 configs (8-16 channels, 4-60 steps, 24-40 px): at m
 another seed moves the loss by 4-28 %.
 """
 import collections
-import json
 import os
 import signal
 import socket
@@ -24,7 +23,8 @@ import numpy as np
 import pytest
 
 import sinir_jax as sj
-from conftest import TINY, assert_identical, quiet, reconstruction_loss, smooth_image
+from conftest import (TINY, assert_identical, manifest_entries, quiet, reconstruction_loss,
+                      smooth_image)
 
 FLAGS = ["--min_size=12", "--max_size=24", "--scale_factor=0.7", "--net_ch=8", "--iters=4"]
 CONFIG = sj.Config(min_size=12, max_size=24, scale_factor=0.7, net_ch=8, iters=4)
@@ -70,17 +70,11 @@ def _free_port():
 
 
 def _mid_second_scale(workdir):
-  """Whether a model of ``workdir`` has finished scale 0 and checkpointed scale 1 mid-way: as
-  its manifest says, written after each checkpoint's files (a kill before that entry rightly
-  makes the rerun redo that checkpoint); partial checkpoints are numbered by global step, so
-  scale 1's are past scale 0's ``--iters``."""
+  """Whether a model of ``workdir`` has finished scale 0 and checkpointed scale 1 mid-way
+  (partial checkpoints are numbered by global step, so scale 1's are past scale 0's ``--iters``)."""
   iters = int(next(f for f in FLAGS if f.startswith("--iters=")).split("=")[1])
   for name in os.listdir(workdir) if os.path.isdir(workdir) else []:
-    try:
-      with open(os.path.join(workdir, name, "checkpoints", "manifest.json"), encoding="utf-8") as f:
-        entries = json.load(f)["entries"]
-    except (OSError, ValueError, KeyError):
-      continue
+    entries = manifest_entries(os.path.join(workdir, name, "checkpoints"))
     if "scales/0" in entries and any(key.startswith("partial/") and int(key[8:]) > iters
                                      for key in entries):
       return True

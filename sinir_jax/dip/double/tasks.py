@@ -12,9 +12,9 @@ nets work in [0, 1] as the official code); masks, hints and transmission maps ar
   its mask, guided-filtered on the image (``refine.radius_for``) and thresholded at 1/2, is the
   binary mask.
 - ``separate``: two mixtures I_k = a_k y1 + (1 - a_k) y2 of the same layers. Each a_k is the
-  centre pixel of a net's output, x 0.9 + 0.05; loss MSE of both recompositions + 0.1 exclusion
-  + (first 1000 steps) 0.5 MSE of each a_k to 1/2. The result is the step with the best PSNR of
-  the first recomposition.
+  centre pixel of a net's output, x 0.9 + 0.05; loss MSE of both recompositions + 0.1
+  (``exclusion_weight``) exclusion + (first 1000 steps) 0.5 MSE of each a_k to 1/2. The result
+  is the step with the best PSNR of the first recomposition.
 - ``dehaze``: image = t J + (1 - t) A. Pass 1: A the dark-channel airlight, MSE +
   0.005 std(t), input noise 1/30 on J's net; the best recomposition every 8 steps gives t
   (guided-filtered, clipped to [0.1, 1], then t -> 1 - s (1 - t) with s = ``dehaze_strength``)
@@ -267,7 +267,8 @@ def _separate_loss(outs, data, phase, it):
   a1, a2 = _alpha(outs["alpha1"]), _alpha(outs["alpha2"])
   mix1, mix2 = a1 * y1 + (1 - a1) * y2, a2 * y1 + (1 - a2) * y2
   exclusion = losses.exclusion(y1, y2)
-  loss = (losses.mse(mix1, data["image1"]) + losses.mse(mix2, data["image2"]) + 0.1 * exclusion
+  loss = (losses.mse(mix1, data["image1"]) + losses.mse(mix2, data["image2"])
+          + data["exclusion_weight"] * exclusion
           + jnp.where(it < 1000, 0.5 * losses.mse(a1, 0.5) + 0.5 * losses.mse(a2, 0.5), 0.0))
   return loss, {"psnr": engine.psnr(mix1, data["image1"]), "exclusion": exclusion}
 
@@ -288,7 +289,8 @@ def separate(image1, image2, config=None, *, report=print):
   spec, out = _spec(config, image1.shape[-1], image1.shape[1:3], _separate_loss,
                     _separate_schedule, noisy=(), track_every=1)
   init_key, data_key = _keys(config, 2)
-  data = _data(data_key, spec, out, {}, config.input_depth, 0.01, image1=image1, image2=image2)
+  data = _data(data_key, spec, out, {}, config.input_depth, 0.01, image1=image1, image2=image2,
+               exclusion_weight=np.float32(config.exclusion_weight))
   history = {}
   run = engine.Run(spec, data, init_key, report=report, label="separate", history=history,
                    log_every=config.log_every)
@@ -478,7 +480,7 @@ def _single_loss(outs, data, phase, it):
   del phase, it
   y1, y2 = outs["layer1"], outs["layer2"]
   exclusion = losses.exclusion(y1, y2)
-  loss = losses.l1(y1 + y2, data["image"]) + 0.01 * exclusion
+  loss = losses.l1(y1 + y2, data["image"]) + data["exclusion_weight"] * exclusion
   return loss, {"psnr": engine.psnr(jnp.clip(y1, 0, 1) + jnp.clip(y2, 0, 1), data["image"]),
                 "exclusion": exclusion}
 
@@ -499,7 +501,8 @@ def separate_single(image, config=None, *, report=print):
   spec, out = _spec(config, image.shape[-1], image.shape[1:3], _single_loss, _single_schedule,
                     noisy=("layer1", "layer2"), track_every=8)
   init_key, data_key = _keys(config, 2)
-  data = _data(data_key, spec, out, {}, config.input_depth, 0.01, image=image)
+  data = _data(data_key, spec, out, {}, config.input_depth, 0.01, image=image,
+               exclusion_weight=np.float32(config.exclusion_weight))
   history = {}
   run = engine.Run(spec, data, init_key, report=report, label="separate_single",
                    history=history, log_every=config.log_every)
