@@ -107,7 +107,8 @@ def son_size(crop, factor):
 
 
 def add_noise(key, son, std):
-  """``son`` plus N(0, std^2) noise, clipped to 0..1 (identity for std 0)."""
-  if not std:
-    return son
-  return jnp.clip(son + std * jax.random.normal(key, son.shape, son.dtype), 0.0, 1.0)
+  """``son`` plus N(0, std^2) noise (none for std 0), clipped to 0..1 as the official code does
+  also without noise (the bicubic son can overshoot)."""
+  if std:
+    son = son + std * jax.random.normal(key, son.shape, son.dtype)
+  return jnp.clip(son, 0.0, 1.0)

@@ -90,6 +90,17 @@ def test_warp_identity_translation_and_rotation():
   assert float(jnp.abs(outside).max()) == 0  # zeros outside the source
 
 
+def test_son_noise_and_clipping():
+  # A bicubic son overshoots at edges: clipped to 0..1 with or without noise, as the official.
+  son = jnp.array([[-0.1, 0.2], [0.5, 1.2]])[..., None]
+  np.testing.assert_array_equal(examples.add_noise(jax.random.key(0), son, 0.0),
+                                jnp.clip(son, 0, 1))
+  noisy = examples.add_noise(jax.random.key(0), jnp.full((64, 64, 1), 0.5), 0.05)
+  assert 0.04 < float(jnp.std(noisy)) < 0.06
+  np.testing.assert_array_equal(noisy, examples.add_noise(jax.random.key(0),
+                                                          jnp.full((64, 64, 1), 0.5), 0.05))
+
+
 def test_augmentation_modes_and_their_probabilities():
   config = config_lib.ZSSRConfig(crop_size=16)
   rng = np.random.default_rng(0)
