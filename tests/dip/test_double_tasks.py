@@ -101,3 +101,5 @@ def test_the_synthetic_benchmark_scores_what_it_wrote(tmp_path):
     flat_text = "/".join(f"{v:.3f}" for v in row["flat"])
     assert f"mean colour {flat_text} |" in (tmp_path / "table.md").read_text()
   assert json.loads((tmp_path / "rows.json").read_text()) == rows
+  one = synthetic.run_benchmark([a, b], TINY, tasks_=("dehaze",), cases=1, report=lambda _: None)
+  assert [(r["task"], r["case"]) for r in one] == [("dehaze", 0)]

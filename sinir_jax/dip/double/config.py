@@ -43,11 +43,10 @@ NETS = {
 # of 4000 + 7000; Adam at 0.001. The single-image separation (Separation): 8000 steps at 0.0005.
 _OFFICIAL = {
     "segment": dict(iters=2000, iters2=4000, input_depth=2, repeats=1),
-    "separate": dict(iters=4000, iters2=0, input_depth=2, repeats=1, exclusion_weight=0.1),
+    "separate": dict(iters=4000, iters2=0, input_depth=2, repeats=1),
     "dehaze": dict(iters=4000, iters2=4000, input_depth=8, repeats=1),
     "watermark": dict(iters=4000, iters2=7000, input_depth=2, repeats=3),
-    "separate_single": dict(iters=8000, iters2=0, input_depth=3, repeats=1, lr=0.0005,
-                            exclusion_weight=0.01),
+    "separate_single": dict(iters=8000, iters2=0, input_depth=3, repeats=1, lr=0.0005),
 }
 _CPU = {
     "segment": dict(iters=300, iters2=700),
@@ -90,8 +89,10 @@ class DoubleDIPConfig(configs.ConfigBase):
   input_depth: int | None = _field(None, f"channels of each net's noise input {_FROM_PRESET}")
   repeats: int | None = _field(None, f"watermark: independent runs whose median is the result "
                                f"{_FROM_PRESET}")
-  exclusion_weight: float | None = _field(None, f"separate, separate_single: weight of the "
-                                          f"exclusion loss {_FROM_PRESET}")
+  exclusion_weight: float = _field(0.01, "separate, separate_single: weight of the exclusion "
+                                   "loss (official: 0.01 for separate_single; 0.1 for separate, "
+                                   "where it lets a low-contrast layer go flat: see "
+                                   "tasks.separate)")
   net_down: tuple | None = _field(None, f"channels of each level's down convs of every net, "
                                   f"finest first, e.g. 8,16,32 {_FROM_NETS}", kind="str")
   net_up: tuple | None = _field(None, f"channels of each level's up convs {_FROM_NETS}",
@@ -143,7 +144,7 @@ class DoubleDIPConfig(configs.ConfigBase):
     second = ("segment", "watermark") + (("dehaze",) if c.dehaze_passes == 2 else ())
     if c.iters2 < 0 or (c.iters2 < 1 and c.task in second):
       raise InputError(f"--iters2 must be >= 1 for --task={c.task}, got {c.iters2}")
-    if c.exclusion_weight is not None and not c.exclusion_weight >= 0:
+    if not c.exclusion_weight >= 0:
       raise InputError(f"--exclusion_weight must be >= 0, got {c.exclusion_weight}")
     if not c.lr > 0 or not c.guided_eps > 0:
       raise InputError(f"--lr and --guided_eps must be > 0, got {c.lr} and {c.guided_eps}")

@@ -152,12 +152,13 @@ def _case(task, a, b, rng, config, report):
   return row, result, {"watermarked": image, "hint": hint}
 
 
-def run_benchmark(images, config=None, *, tasks_=TASKS, seed=0, output_dir=None,
+def run_benchmark(images, config=None, *, tasks_=TASKS, seed=0, output_dir=None, cases=None,
                   report=print):
   """Runs each task on each consecutive pair (A, B) of ``images`` ((H, W, 3) in [-1, 1], one
   size; A alone for dehaze and watermark); ``config`` (its task ignored; None: the official
-  settings). Returns the rows: task, case, metric, result, baseline, met (the issue's target),
-  seconds. ``output_dir``: each case's result files under TASK_CASE/, table.md, rows.json."""
+  settings); ``cases``: only the first that many of each task. Returns the rows: task, case,
+  metric, result, baseline, met (the issue's target), seconds. ``output_dir``: each case's result
+  files under TASK_CASE/, table.md, rows.json."""
   images = [np.asarray(x, np.float32) for x in images]
   if len(images) < 2 or len({x.shape for x in images}) != 1 or images[0].shape[-1] != 3:
     raise InputError("the benchmark needs at least two colour images of one size: crop them "
@@ -165,7 +166,7 @@ def run_benchmark(images, config=None, *, tasks_=TASKS, seed=0, output_dir=None,
   config = config or config_lib.DoubleDIPConfig()
   rows = []
   for task in tasks_:
-    for i, a in enumerate(images):
+    for i, a in enumerate(images[:cases]):
       b = images[(i + 1) % len(images)]
       rng = np.random.default_rng([seed, i, TASKS.index(task)])
       start = time.perf_counter()
@@ -227,6 +228,8 @@ def _define_flags(command):
       flags.DEFINE_list("images", None, "comma-separated image paths (at least two)"),
       flags.DEFINE_integer("size", 64, "the side of the centre crops"),
       flags.DEFINE_list("tasks", list(TASKS), "the tasks to run"),
+      flags.DEFINE_integer("cases", None, "only the first N cases of each task (default: one "
+                           "per image)", lower_bound=1),
       flags.DEFINE_string("output_dir", None, "where to write table.md, rows.json and the "
                           "cases' files (default: print only)"),
   ])
@@ -248,7 +251,7 @@ def _main(argv):
   for task in flags_.tasks:
     config.replace(task=task).validate()
   rows = run_benchmark(load_crops(flags_.images, flags_.size), config, tasks_=flags_.tasks,
-                       seed=config.seed, output_dir=flags_.output_dir,
+                       seed=config.seed, output_dir=flags_.output_dir, cases=flags_.cases,
                        report=lambda line: print(line, flush=True))
   print(table(rows), end="")
 
