@@ -67,7 +67,6 @@ def preset_for(task, sr_factor=4):
   raise InputError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
 
 
-ES_SIGNALS = ("output", "ema")
 _FROM_PRESET = "(default: from --task's official setting)"
 _FROM_NET = "(default: from the --net preset)"
 
@@ -96,9 +95,6 @@ class DIPConfig(configs.ConfigBase):
                            "(2x2 pooling after a stride-1 conv)", choices=network.DOWNSAMPLE)
   pad: str = _field("reflection", "conv padding: reflection | zero", choices=network.PADS)
   sigmoid: bool = _field(True, "a sigmoid on the output")
-  bn_init: str = _field("uniform", "batch-norm scales start at U(0, 1) (uniform: PyTorch 0.4, "
-                        "which the official code ran on) or 1 (ones: PyTorch >= 1.0)",
-                        choices=network.BN_INITS)
   input: str | None = _field(None, f"the net's input: noise (U[0, input_scale)) | meshgrid "
                              f"(2 channels) {_FROM_PRESET}", choices=inputs.KINDS)
   input_depth: int | None = _field(None, f"channels of the noise input {_FROM_PRESET}")
@@ -116,8 +112,6 @@ class DIPConfig(configs.ConfigBase):
                                 "count (the notebook's show_every)")
   es_window: int = _field(100, "early stopping: outputs in the running-variance window (0: no "
                           "variance tracking and no auto output)")
-  es_signal: str = _field("output", "early stopping: the window tracks the outputs (output: "
-                          "ES-WMV) or their running average (ema)", choices=ES_SIGNALS)
   es_patience: int | None = _field(None, "early stopping: stop once the windowed variance has "
                                    "not reached a new minimum for this many steps (0: never "
                                    "stop early; the minimum's output is kept either way) "
@@ -176,10 +170,6 @@ class DIPConfig(configs.ConfigBase):
       fail(f"unknown --downsample {c.downsample!r}: use one of {', '.join(network.DOWNSAMPLE)}")
     if c.pad not in network.PADS:
       fail(f"unknown --pad {c.pad!r}: use one of {', '.join(network.PADS)}")
-    if c.bn_init not in network.BN_INITS:
-      fail(f"unknown --bn_init {c.bn_init!r}: use one of {', '.join(network.BN_INITS)}")
-    if c.es_signal not in ES_SIGNALS:
-      fail(f"unknown --es_signal {c.es_signal!r}: use one of {', '.join(ES_SIGNALS)}")
     if c.conv_impl not in conv.IMPLS:
       fail(f"unknown --conv_impl {c.conv_impl!r}: use one of {', '.join(conv.IMPLS)}")
     if c.input not in inputs.KINDS:
@@ -260,4 +250,4 @@ def net_for(config, out_channels):
                       filter_skip=config.filter_skip, out_channels=out_channels,
                       downsample=config.downsample, upsample=config.upsample, pad=config.pad,
                       need1x1_up=config.need1x1_up, sigmoid=config.sigmoid,
-                      conv_impl=config.conv_impl, bn_init=config.bn_init)
+                      conv_impl=config.conv_impl)

@@ -35,12 +35,10 @@ def init(window, shape):
           "best_ema": jnp.zeros(shape, jnp.float32)}
 
 
-def update(state, image, step, ema, output=None):
-  """Adds ``image``, the tracked image of 0-based step ``step`` (its output, or its running
-  average), to the window and keeps ``output`` (default: ``image``) and ``ema``, the running
-  average at that step, if it is a new minimum: (state, VAR_t), VAR_t NaN until the window is
-  full. ``best_step`` counts steps (step + 1): 0 means none yet."""
-  output = image if output is None else output
+def update(state, image, step, ema):
+  """Adds ``image``, the output of 0-based step ``step``, to the window and keeps ``ema``, the
+  running average at that step, if it is a new minimum: (state, VAR_t), VAR_t NaN until the
+  window is full. ``best_step`` counts steps (step + 1): 0 means none yet."""
   window = state["buffer"].shape[0]
   buffer = state["buffer"].at[step % window].set(image)
   mean = jnp.mean(buffer, axis=0)
@@ -50,7 +48,7 @@ def update(state, image, step, ema, output=None):
   state = {"buffer": buffer,
            "best_variance": jnp.where(better, variance, state["best_variance"]),
            "best_step": jnp.where(better, step + 1, state["best_step"]),
-           "best": jnp.where(better, output, state["best"]),
+           "best": jnp.where(better, image, state["best"]),
            "best_ema": jnp.where(better, ema, state["best_ema"])}
   return state, jnp.where(full, variance, jnp.nan)
 

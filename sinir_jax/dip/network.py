@@ -36,7 +36,6 @@ from sinir_jax.core import conv
 DOWNSAMPLE = ("stride", "avg", "max")
 UPSAMPLE = ("nearest", "bilinear")
 PADS = ("reflection", "zero")
-BN_INITS = ("uniform", "ones")
 BN_EPS = 1e-5
 LEAKY_SLOPE = 0.2
 
@@ -79,15 +78,12 @@ class _Conv(nn.Module):
 
 
 class BatchNorm(nn.Module):
-  """Batch norm on the batch's own statistics (the official nets' train mode, always); scale
-  initialised U(0, 1) ("uniform", PyTorch 0.4) or 1 ("ones", PyTorch >= 1.0)."""
-  scale_init: str = "uniform"
+  """Batch norm on the batch's own statistics (the official nets' train mode, always)."""
 
   @nn.compact
   def __call__(self, x):
     channels = x.shape[-1]
-    init = jax.random.uniform if self.scale_init == "uniform" else nn.initializers.ones
-    scale = self.param("scale", init, (channels,))
+    scale = self.param("scale", jax.random.uniform, (channels,))  # PyTorch 0.4: U(0, 1)
     bias = self.param("bias", nn.initializers.zeros, (channels,))
     mean = jnp.mean(x, axis=(0, 1, 2))
     var = jnp.mean(jnp.square(x - mean), axis=(0, 1, 2))
@@ -150,7 +146,6 @@ class Skip(nn.Module):
   need1x1_up: bool = True
   sigmoid: bool = True
   conv_impl: str = "xla"
-  bn_init: str = "uniform"
 
   @property
   def depth(self):
@@ -171,7 +166,7 @@ class Skip(nn.Module):
 
     def block(x, features, size, name):
       """act(BN(conv(x)))."""
-      return _act(BatchNorm(self.bn_init, name=f"{name}_bn")(conv_(features, size, f"{name}_conv")(x)))
+      return _act(BatchNorm(name=f"{name}_bn")(conv_(features, size, f"{name}_conv")(x)))
 
     def level(i, x):
       branches = []
@@ -181,12 +176,12 @@ class Skip(nn.Module):
         d = conv_(self.down[i], fd[i], f"level{i}_down0_conv", stride=2)(x)
       else:
         d = _pool(conv_(self.down[i], fd[i], f"level{i}_down0_conv")(x), self.downsample)
-      d = _act(BatchNorm(self.bn_init, name=f"level{i}_down0_bn")(d))
+      d = _act(BatchNorm(name=f"level{i}_down0_bn")(d))
       d = block(d, self.down[i], fd[i], f"level{i}_down1")
       if i + 1 < depth:
         d = level(i + 1, d)
       branches.append(upsample2x(d, modes[i]))
-      y = BatchNorm(self.bn_init, name=f"level{i}_concat_bn")(concat(*branches))
+      y = BatchNorm(name=f"level{i}_concat_bn")(concat(*branches))
       y = block(y, self.up[i], fu[i], f"level{i}_up0")
       if self.need1x1_up:
         y = block(y, self.up[i], 1, f"level{i}_up1")

@@ -50,7 +50,6 @@ class StepSettings:
   backtrack_drop: float
   backtrack_every: int
   es_window: int
-  es_signal: str  # "output" | "ema": the sequence the early-stopping window tracks
   factor: int  # 1: the output is the observation's estimate; > 1: its Lanczos2 downscale is
   crop: tuple  # (top, left, h, w): the real image in the output
   count: int  # values in the real observation
@@ -126,9 +125,8 @@ def one_step(settings, state, data):
   logged = {"loss": loss, "fit_psnr": fit_psnr, "backtracked": fell_back}
   real = crop(settings, out)
   if settings.es_window:
-    tracked = crop(settings, ema) if settings.es_signal == "ema" else real
-    new["es"], logged["variance"] = early_stop.update(state["es"], tracked, t,
-                                                      crop(settings, ema), real)
+    new["es"], logged["variance"] = early_stop.update(state["es"], real, t,
+                                                            crop(settings, ema))
   if "reference" in data:
     reference = data["reference"][0] * 255
     logged["psnr"] = metrics.psnr(jnp.clip(real[0], 0, 1) * 255, reference)

@@ -64,7 +64,6 @@ def settings_for(problem, config):
       net=net, lr=config.lr, reg_noise_std=config.reg_noise_std, ema=config.ema,
       backtrack=config.backtrack, backtrack_drop=config.backtrack_drop,
       backtrack_every=config.backtrack_every, es_window=config.es_window,
-      es_signal=config.es_signal,
       factor=problem.factor, crop=problem.crop, count=problem.count,
       steps_per_call=config.steps_per_call)
 

@@ -5,7 +5,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import sinir_jax as sj
 from sinir_jax import dip
 from sinir_jax.dip import early_stop
 from sinir_jax.dip import measure
@@ -153,27 +152,6 @@ def test_early_stop_picks_the_minimum_of_the_windowed_variance():
   assert early_stop.should_stop(best + 1 + 4, best + 1, 4)
   assert not early_stop.should_stop(100, best + 1, 0)  # patience 0: never
   assert not early_stop.should_stop(100, 0, 4)  # no minimum yet
-
-
-def test_early_stop_can_track_another_sequence_than_the_output_it_keeps():
-  """es_signal=ema: the window holds the running averages; the minimum still keeps that step's
-  output and average."""
-  rng = np.random.default_rng(1)
-  tracked = [s * rng.standard_normal((1, 2, 2, 1)).astype(np.float32)
-             for s in (1.0, 0.6, 0.1, 0.05, 0.7, 1.2)]
-  outputs = [rng.standard_normal((1, 2, 2, 1)).astype(np.float32) for _ in tracked]
-  state, update = early_stop.init(2, (1, 2, 2, 1)), jax.jit(early_stop.update)
-  for t, (image, output) in enumerate(zip(tracked, outputs)):
-    state, _ = update(state, image, t, image, output)
-  variances = [np.mean((np.stack(tracked[t - 1:t + 1]) - np.mean(tracked[t - 1:t + 1], axis=0))
-                       ** 2) for t in range(1, len(tracked))]
-  best = int(np.argmin(variances)) + 1
-  assert int(state["best_step"]) == best + 1
-  np.testing.assert_array_equal(state["best"], outputs[best])
-  np.testing.assert_array_equal(state["best_ema"], tracked[best])
-  for field in ("es_signal", "bn_init"):
-    with pytest.raises(sj.InputError, match=f"--{field}"):
-      dip.DIPConfig(task="denoise", **{field: "nothing"}).validate()
 
 
 @pytest.fixture(scope="module")
