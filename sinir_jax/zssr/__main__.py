@@ -91,7 +91,7 @@ def main(argv):
   cli.no_arguments(argv)
   if not FLAGS.image or not FLAGS.output:
     raise InputError("pass --image=LR.png (the low-resolution image) and --output=SR.png")
-  config = cli.config_from_flags(config_lib.ZSSRConfig).resolved()
+  config = cli.config_from_flags(config_lib.ZSSRConfig)
   output = _check_output(FLAGS.output, FLAGS.overwrite)
   try:
     lr = images.load_image(FLAGS.image)

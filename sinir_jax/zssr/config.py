@@ -4,12 +4,6 @@ The defaults are the official code's (assafshocher/ZSSR ``configs.py``), with on
 ours: without explicit ``scale_factors`` the SR factor runs gradually, through geometric steps of
 at most x2 (x2: one jump; x4: x2 then x4, as KernelGAN's copy of ZSSR runs x4; x8: 2, 4, 8),
 each result joining the training sources; a given kernel runs one jump at its factor.
-
-Three fields are left to the recipe unless set (``resolved``): without a kernel, rotations and
-flips in the augmentation, the 8-variant test-time median and 10 back-projections; with a given
-kernel, none of the first two and 2 back-projections (the official X2_GIVEN_KERNEL_CONF: a kernel
-may be asymmetric, and a rotated or flipped father is downscaled by another kernel than the LR
-image was).
 """
 import dataclasses
 import math
@@ -73,14 +67,11 @@ class ZSSRConfig(configs.ConfigBase):
   min_scale: float = _field(0.5, "augmentation scales ~ U[min_scale, 1)")
   scale_diff_sigma: float = _field(0.25, "anisotropy of the augmentation scale (normal sigma)")
   shear_sigma: float = _field(0.1, "shear of the augmentation (normal sigma)")
-  allow_rotation: bool | None = _field(None, "allow rotations and reflections in the "
-                                       "augmentation (default: yes; no with a --kernel)")
+  allow_rotation: bool = _field(True, "allow rotations and reflections in the augmentation")
   noise_std: float = _field(0.0, "std of Gaussian noise added to each son (0..1 scale)")
-  back_projection_iters: str = _field("", "back-projection iterations per factor (one value "
-                                      "for all, or a comma-separated list; empty: 10, or 2 with "
-                                      "a --kernel)")
-  output_flip: bool | None = _field(None, "test time: median of the 8 rotations/flips "
-                                    "(default: yes; no with a --kernel)")
+  back_projection_iters: str = _field("10", "back-projection iterations per factor (one value "
+                                      "for all, or a comma-separated list)")
+  output_flip: bool = _field(True, "test time: median of the 8 rotations/flips")
   kernel: str = _field("", "downscaling kernel (.npy or KernelGAN's .mat); empty: bicubic")
   conv_impl: str = _field("auto", "3x3 conv implementation: auto | xla | winograd",
                           choices=conv.IMPLS)
@@ -96,17 +87,9 @@ class ZSSRConfig(configs.ConfigBase):
       return ((self.sr_factor, self.sr_factor),)
     return gradual_factors(self.sr_factor)
 
-  def resolved(self, given_kernel=None):
-    """This config with the fields left to the recipe filled in (module docstring), for a
-    given kernel if ``given_kernel`` (default: if ``kernel`` is set)."""
-    given = bool(self.kernel) if given_kernel is None else given_kernel
-    recipe = dict(allow_rotation=not given, output_flip=not given,
-                  back_projection_iters="2" if given else "10")
-    return self.replace(**{k: v for k, v in recipe.items() if getattr(self, k) in (None, "")})
-
   def bp_iters(self):
     """Back-projection iterations per factor."""
-    values = [int(v) for v in str(self.resolved().back_projection_iters).split(",")]
+    values = [int(v) for v in str(self.back_projection_iters).split(",")]
     count = len(self.factors())
     return tuple(values * count if len(values) == 1 else values)
 

@@ -121,7 +121,7 @@ def super_resolve(lr_image, config=None, *, report=print, on_stage=None):
     InputError: a bad config, kernel or image (one line).
   """
   start = time.perf_counter()
-  config = (config or config_lib.ZSSRConfig()).validate().resolved()
+  config = (config or config_lib.ZSSRConfig()).validate()
   lr01 = (jnp.asarray(lr_image, jnp.float32) + 1) / 2
   if lr01.ndim != 3:
     raise InputError(f"the LR image must be (H, W, C), got shape {lr01.shape}")

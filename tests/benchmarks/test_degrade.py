@@ -1,5 +1,5 @@
 """The non-ideal kernel data (sinir_jax.degrade): seeded anisotropic kernels, saved, applied as
-ZSSR applies a given kernel; the harness gives them to ZSSR with the given-kernel recipe."""
+ZSSR applies a given kernel."""
 import subprocess
 import sys
 
@@ -9,8 +9,6 @@ import pytest
 import sinir_jax as sj
 from conftest import REPO, smooth_image
 from sinir_jax.benchmarks.sr import degrade
-from sinir_jax.benchmarks.sr import methods
-from sinir_jax.zssr import config as zssr_config
 from sinir_jax.zssr import kernels
 
 
@@ -61,15 +59,3 @@ def test_cli_writes_pairs_and_kernels_repeatably_and_refuses_bad_input(tmp_path,
     assert bad.returncode == 2 and message in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
   assert len(list((out / "LR").iterdir())) == 2  # the refused rerun wrote nothing
-
-
-def test_the_harness_gives_zssr_the_given_kernel_recipe(tmp_path):
-  config = zssr_config.ZSSRConfig(max_iters=5)
-  plain, given = methods.ZSSR(config), methods.ZSSR(config, kernel_dir=str(tmp_path))
-  assert (plain.config.allow_rotation, plain.config.output_flip, plain.config.bp_iters()) == (
-      True, True, (10, 10))
-  assert (given.config.allow_rotation, given.config.output_flip,
-          given.config.back_projection_iters) == (False, False, "2")
-  assert given.identity["allow_rotation"] is False and "--output_flip=false" in given.note
-  explicit = methods.ZSSR(config.replace(back_projection_iters="4"), kernel_dir=str(tmp_path))
-  assert explicit.config.back_projection_iters == "4"

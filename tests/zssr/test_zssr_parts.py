@@ -14,7 +14,7 @@ from sinir_jax.zssr import examples
 from sinir_jax.zssr import kernels
 from sinir_jax.zssr import network
 from sinir_jax.zssr import policy
-from conftest import REPO, smooth_image
+from conftest import smooth_image
 
 
 def test_network_shapes_init_and_residual():
@@ -174,23 +174,6 @@ def test_ensemble_of_an_identity_net_is_back_projected_bicubic():
   assert ensemble.variants_of((2, 2), True) == tuple(range(8))
   assert ensemble.variants_of((1.5, 2), True) == (0, 2, 4, 6)
   assert ensemble.variants_of((2, 2), False) == (0,)
-
-
-def test_a_given_kernel_selects_the_given_kernel_recipe():
-  """Without a kernel: rotations, the 8-variant median, 10 back-projections; with one, none of the
-  first two and 2 (the official X2_GIVEN_KERNEL_CONF); fields set explicitly win; the preset
-  file spells out the same recipe."""
-  cfg = config_lib.ZSSRConfig
-  plain, given = cfg(sr_factor=4).resolved(), cfg(sr_factor=4, kernel="k.npy").resolved()
-  assert (plain.allow_rotation, plain.output_flip, plain.bp_iters()) == (True, True, (10, 10))
-  assert (given.allow_rotation, given.output_flip, given.bp_iters()) == (False, False, (2,))
-  assert cfg(sr_factor=4).resolved(given_kernel=True).allow_rotation is False
-  mixed = cfg(kernel="k.npy", output_flip=True, back_projection_iters="5").resolved()
-  assert (mixed.allow_rotation, mixed.output_flip, mixed.bp_iters()) == (False, True, (5,))
-  assert given.resolved() == given
-  preset = (REPO / "configs" / "zssr_kernel.cfg").read_text().split()
-  for flag in ("--output_flip=false", "--allow_rotation=false", "--back_projection_iters=2"):
-    assert flag in preset
 
 
 def test_config_factors_and_validation():

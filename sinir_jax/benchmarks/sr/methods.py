@@ -91,13 +91,10 @@ class SinIR:
 
 class ZSSR:
   """ZSSR trained on each LR image alone (``sinir_jax.zssr``), x4 by its recipe (x2, then x4);
-  with ``kernel_dir``, given each image's true kernel (``<name>.npy`` there), by the given-kernel
-  recipe (one jump, no rotations or flips, 2 back-projections; fields set in ``config`` win)."""
+  with ``kernel_dir``, given each image's true kernel (``<name>.npy`` there), in one jump."""
 
   def __init__(self, config, kernel_dir=None):
-    self.config = config.replace(sr_factor=float(pairs_lib.SR_FACTOR)).resolved(
-        given_kernel=bool(kernel_dir))
-    self.kernel_dir = kernel_dir
+    self.config, self.kernel_dir = config.replace(sr_factor=float(pairs_lib.SR_FACTOR)), kernel_dir
     self.key = "zssr_kernel" if kernel_dir else "zssr"
     self.label = "ZSSR, true kernel" if kernel_dir else "ZSSR"
     self.short = self.key
